@@ -1,0 +1,206 @@
+//! The pure HC1 verification pipeline: bytes, a [`TrustSnapshot`], an instant and [`Limits`] in,
+//! a [`VerificationResult`] out. No I/O, no async, no clock.
+//!
+//! The numbered steps mirror the EU hcert specification (v1.0.8) and the spec digest in
+//! DESIGN.md §5:
+//!
+//! 1. [`prefix`] — exact `HC1:` (§4.2.2).
+//! 2. [`base45`] — strict RFC 9285 decoding.
+//! 3. [`inflate`] — zlib required, output capped at `Limits::max_inflated_bytes` (§4.2.1).
+//! 4. [`cose`] — COSE_Sign1, tagged 18, 61(18) or untagged; kid protected-then-unprotected.
+//! 5. signature — every DSC with the kid, ES256/PS256 over the `Sig_structure` built from the
+//!    protected bytes as received ([`crate::crypto`]).
+//! 6. [`claims`] — CWT claims from the *verified* payload only.
+//! 7. [`policy`] — exp/iat/DSC validity at `at`, key usage vs. certificate type.
+//! 8. [`payload`] — v/t/r, JSON schema by `ver`, EU value sets.
+//!
+//! Steps 1–6 and 8 do not depend on `at`: [`check_signed`] runs them once and its
+//! [`SignedOutcome`] can be cached per (QR, snapshot); [`evaluate`] applies step 7 for each
+//! request's instant. [`verify`] does both. Payload data is never read before step 5 succeeds:
+//! [`cose::UnverifiedSign1`] does not expose its payload.
+
+pub mod base45;
+pub mod claims;
+pub mod cose;
+pub mod encode;
+pub mod error;
+pub mod inflate;
+pub mod limits;
+pub mod payload;
+pub mod policy;
+pub mod prefix;
+pub mod result;
+
+use std::sync::Arc;
+
+use time::OffsetDateTime;
+
+use crate::crypto::{Alg, SignatureVerifier};
+use crate::trust::model::{Dsc, TrustSnapshot};
+use crate::util::{base64_encode, rfc3339};
+pub use error::{Coded, ErrorCode, Finding, Stage};
+pub use limits::Limits;
+use payload::{CertType, PayloadReport};
+pub use result::{CertificateInfo, Detail, Holder, Provenance, Status, VerificationResult};
+
+/// Per-request options.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VerifyOptions {
+    /// The instant to verify at.
+    pub at: OffsetDateTime,
+    pub detail: Detail,
+    /// Value-set violations are errors instead of warnings.
+    pub strict_valuesets: bool,
+}
+
+impl VerifyOptions {
+    pub fn at(at: OffsetDateTime) -> Self {
+        VerifyOptions {
+            at,
+            detail: Detail::Minimal,
+            strict_valuesets: false,
+        }
+    }
+}
+
+/// Everything about a certificate that does not depend on the verification instant.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Signed {
+    pub kid: Vec<u8>,
+    pub alg: Alg,
+    pub dsc: Arc<Dsc>,
+    pub claims: claims::Claims,
+    pub payload: PayloadReport,
+}
+
+/// The instant-independent outcome: a verified certificate, or the first fatal finding.
+pub type SignedOutcome = Result<Signed, Finding>;
+
+/// Steps 1–6 and 8.
+pub fn check_signed(
+    qr: &str,
+    snapshot: &TrustSnapshot,
+    verifier: &dyn SignatureVerifier,
+    limits: &Limits,
+) -> SignedOutcome {
+    let fail = |e: &dyn Coded| Finding::from_error(e);
+    let b45 = prefix::strip(qr, limits).map_err(|e| fail(&e))?;
+    let compressed = base45::decode(b45).map_err(|e| fail(&e))?;
+    let cose_bytes = inflate::inflate(&compressed, limits).map_err(|e| fail(&e))?;
+    let unverified = cose::parse(&cose_bytes, limits).map_err(|e| fail(&e))?;
+    let verified = unverified
+        .verify(snapshot, verifier, limits)
+        .map_err(|e| fail(&e))?;
+    let claims = claims::read(&verified, limits).map_err(|e| fail(&e))?;
+    let payload = payload::validate(&claims.dcc);
+    Ok(Signed {
+        kid: verified.kid,
+        alg: verified.alg,
+        dsc: verified.dsc,
+        claims,
+        payload,
+    })
+}
+
+/// Step 7 and the result for one instant.
+pub fn evaluate(outcome: &SignedOutcome, snapshot: &TrustSnapshot, opts: &VerifyOptions) -> VerificationResult {
+    let mut errors = Vec::new();
+    let mut warnings = Vec::new();
+    let mut provenance = Provenance {
+        trust_snapshot: snapshot.id.clone(),
+        dsc_source: None,
+        dsc_subject: None,
+        dsc_not_after: None,
+    };
+    let certificate = match outcome {
+        Err(finding) => {
+            errors.push(finding.clone());
+            None
+        }
+        Ok(signed) => {
+            let report = policy::check(&signed.claims, &signed.dsc, signed.payload.cert_type, opts.at);
+            errors.extend(report.errors);
+            warnings.extend(report.warnings);
+            errors.extend(signed.payload.schema_errors.iter().cloned());
+            if opts.strict_valuesets {
+                errors.extend(signed.payload.valueset_findings.iter().cloned());
+            } else {
+                warnings.extend(signed.payload.valueset_findings.iter().cloned());
+            }
+            provenance.dsc_source = Some(signed.dsc.source.clone());
+            provenance.dsc_subject = Some(signed.dsc.subject.clone());
+            provenance.dsc_not_after = Some(rfc3339(signed.dsc.not_after));
+            Some(certificate_info(signed, opts.detail))
+        }
+    };
+    let valid = errors.is_empty();
+    VerificationResult {
+        valid,
+        status: if valid { Status::Valid } else { Status::Invalid },
+        errors,
+        warnings,
+        checked_at: rfc3339(opts.at),
+        certificate,
+        provenance,
+    }
+}
+
+/// The whole pipeline for one QR text.
+pub fn verify(
+    qr: &str,
+    snapshot: &TrustSnapshot,
+    verifier: &dyn SignatureVerifier,
+    limits: &Limits,
+    opts: &VerifyOptions,
+) -> VerificationResult {
+    evaluate(&check_signed(qr, snapshot, verifier, limits), snapshot, opts)
+}
+
+/// The result for input that never reached the pipeline (e.g. no QR code in an image).
+pub fn rejected(finding: Finding, snapshot: &TrustSnapshot, opts: &VerifyOptions) -> VerificationResult {
+    evaluate(&Err(finding), snapshot, opts)
+}
+
+fn text(v: &serde_json::Value, pointer: &str) -> Option<String> {
+    v.pointer(pointer).and_then(|s| s.as_str()).map(str::to_owned)
+}
+
+fn certificate_info(signed: &Signed, detail: Detail) -> CertificateInfo {
+    let dcc = &signed.claims.dcc;
+    let uvci = signed
+        .payload
+        .cert_type
+        .and_then(|t| payload::entry(dcc, t))
+        .and_then(|e| e.get("ci"))
+        .and_then(|c| c.as_str())
+        .map(str::to_owned);
+    let issuer_country = signed.dsc.country.clone().or_else(|| signed.claims.iss.clone());
+    CertificateInfo {
+        cert_type: signed.payload.cert_type,
+        issuer_country,
+        iss: signed.claims.iss.clone(),
+        issued_at: signed.claims.iat.map(rfc3339),
+        expires_at: rfc3339(signed.claims.exp),
+        kid: base64_encode(&signed.kid),
+        alg: signed.alg,
+        uvci,
+        holder: Holder {
+            family_name: text(dcc, "/nam/fn"),
+            given_name: text(dcc, "/nam/gn"),
+            family_name_std: text(dcc, "/nam/fnt"),
+            given_name_std: text(dcc, "/nam/gnt"),
+            date_of_birth: text(dcc, "/dob"),
+        },
+        dcc: (detail == Detail::Full).then(|| dcc.clone()),
+    }
+}
+
+impl CertType {
+    pub const fn name(self) -> &'static str {
+        match self {
+            CertType::Vaccination => "vaccination",
+            CertType::Test => "test",
+            CertType::Recovery => "recovery",
+        }
+    }
+}

@@ -1,0 +1,51 @@
+//! Step 7: time and key-usage policy at the instant `at` (hcert spec §3.3.5, §3.3.6, §5,
+//! Appendix A.4).
+//!
+//! Errors (the verdict is invalid):
+//! * `CWT_EXPIRED` when `at` > exp; `CWT_NOT_YET_VALID` when `at` < iat.
+//! * `DSC_NOT_VALID` when `at` is outside the DSC's validity, or when the certificate was issued
+//!   (iat) before the DSC became valid — a signature the key could not have made in force.
+//! * `KEY_USAGE_MISMATCH` when the DSC's DCC EKU OIDs do not cover the certificate type.
+//!
+//! Warning (the verdict stands): `DSC_NOT_VALID` when exp lies after the DSC's notAfter. The
+//! spec makes this an issuer obligation; verifying after the DSC expires is already an error.
+//! No clock-skew allowance is applied: `at` is taken exactly as given.
+
+use time::OffsetDateTime;
+
+use super::claims::Claims;
+use super::error::{ErrorCode, Finding};
+use super::payload::CertType;
+use crate::trust::model::Dsc;
+
+/// What the policy found: errors and warnings.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PolicyReport {
+    pub errors: Vec<Finding>,
+    pub warnings: Vec<Finding>,
+}
+
+/// Applies the time and key-usage policy.
+pub fn check(claims: &Claims, dsc: &Dsc, cert_type: Option<CertType>, at: OffsetDateTime) -> PolicyReport {
+    let mut r = PolicyReport::default();
+    if at > claims.exp {
+        r.errors.push(Finding::new(ErrorCode::CwtExpired, "the certificate has expired (exp is before the verification time)"));
+    }
+    if claims.iat.is_some_and(|iat| at < iat) {
+        r.errors.push(Finding::new(ErrorCode::CwtNotYetValid, "the certificate is not valid yet (iat is after the verification time)"));
+    }
+    if !dsc.valid_at(at) {
+        r.errors.push(Finding::new(ErrorCode::DscNotValid, "the signer certificate (DSC) is not valid at the verification time"));
+    } else if claims.iat.is_some_and(|iat| iat < dsc.not_before) {
+        r.errors.push(Finding::new(ErrorCode::DscNotValid, "the certificate was issued before its signer certificate (DSC) became valid"));
+    }
+    if claims.exp > dsc.not_after {
+        r.warnings.push(Finding::new(ErrorCode::DscNotValid, "the certificate expires after its signer certificate (DSC) does"));
+    }
+    if let Some(t) = cert_type {
+        if !dsc.usage.allows(t) {
+            r.errors.push(Finding::new(ErrorCode::KeyUsageMismatch, "the signer certificate (DSC) is not allowed to sign this certificate type"));
+        }
+    }
+    r
+}

@@ -1,0 +1,91 @@
+//! The `VerificationResult` contract (DESIGN.md §4): the JSON the API and `verify --json` print.
+
+use serde::Serialize;
+use serde_json::Value as Json;
+
+use super::error::Finding;
+use super::payload::CertType;
+use crate::crypto::Alg;
+
+/// How much of the certificate to return. `Minimal` (the default) is what a gate agent needs:
+/// type, dates, issuer, holder name and date of birth. `Full` adds the whole DCC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Detail {
+    #[default]
+    Minimal,
+    Full,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Status {
+    Valid,
+    Invalid,
+}
+
+/// The verdict on one QR code.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VerificationResult {
+    pub valid: bool,
+    pub status: Status,
+    pub errors: Vec<Finding>,
+    pub warnings: Vec<Finding>,
+    /// The instant the certificate was checked against (RFC 3339).
+    pub checked_at: String,
+    /// Present only when the signature verified.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<CertificateInfo>,
+    pub provenance: Provenance,
+}
+
+impl VerificationResult {
+    /// The error codes, in order (handy for tests and logs).
+    pub fn error_codes(&self) -> Vec<super::error::ErrorCode> {
+        self.errors.iter().map(|f| f.code).collect()
+    }
+
+    pub fn warning_codes(&self) -> Vec<super::error::ErrorCode> {
+        self.warnings.iter().map(|f| f.code).collect()
+    }
+}
+
+/// What the signed certificate says (only after the signature verified).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CertificateInfo {
+    #[serde(rename = "type")]
+    pub cert_type: Option<CertType>,
+    /// The signer's country (DSC subject `C=`), else the `iss` claim.
+    pub issuer_country: Option<String>,
+    pub iss: Option<String>,
+    pub issued_at: Option<String>,
+    pub expires_at: String,
+    /// Base64 of the kid, as in trust lists.
+    pub kid: String,
+    pub alg: Alg,
+    pub uvci: Option<String>,
+    pub holder: Holder,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dcc: Option<Json>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Holder {
+    pub family_name: Option<String>,
+    pub given_name: Option<String>,
+    pub family_name_std: Option<String>,
+    pub given_name_std: Option<String>,
+    pub date_of_birth: Option<String>,
+}
+
+/// Which trust material produced the verdict.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Provenance {
+    pub trust_snapshot: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dsc_source: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dsc_subject: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dsc_not_after: Option<String>,
+}

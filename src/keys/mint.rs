@@ -1,0 +1,208 @@
+//! Key and certificate minting.
+
+use rcgen::{
+    BasicConstraints, CertificateParams, CustomExtension, DnType, ExtendedKeyUsagePurpose, IsCa,
+    Issuer, KeyPair, KeyUsagePurpose, SerialNumber,
+};
+use ring::rand::SystemRandom;
+use ring::signature::{self as rs, EcdsaKeyPair, RsaKeyPair};
+use time::OffsetDateTime;
+
+use crate::crypto::Alg;
+
+/// Errors while creating keys or certificates.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum MintError {
+    #[error("key generation failed")]
+    KeyGeneration,
+    #[error("the private key is not usable for this algorithm")]
+    BadKey,
+    #[error("certificate creation failed")]
+    Certificate,
+    #[error("signing failed")]
+    Signing,
+}
+
+/// A private signing key (PKCS#8 DER) for ES256 or PS256.
+pub struct SignerKey {
+    pub alg: Alg,
+    pkcs8: Vec<u8>,
+}
+
+impl std::fmt::Debug for SignerKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignerKey").field("alg", &self.alg).finish_non_exhaustive()
+    }
+}
+
+/// DCC extended-key-usage OIDs (hcert spec Appendix A.4), official arc.
+pub const EKU_TEST: &[u64] = &[1, 3, 6, 1, 4, 1, 1847, 2021, 1, 1];
+pub const EKU_VACCINATION: &[u64] = &[1, 3, 6, 1, 4, 1, 1847, 2021, 1, 2];
+pub const EKU_RECOVERY: &[u64] = &[1, 3, 6, 1, 4, 1, 1847, 2021, 1, 3];
+
+impl SignerKey {
+    /// Generates a new key: P-256 for ES256, RSA-2048 for PS256.
+    pub fn generate(alg: Alg) -> Result<SignerKey, MintError> {
+        let pkcs8 = match alg {
+            Alg::Es256 => {
+                let rng = SystemRandom::new();
+                EcdsaKeyPair::generate_pkcs8(&rs::ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
+                    .map_err(|_| MintError::KeyGeneration)?
+                    .as_ref()
+                    .to_vec()
+            }
+            Alg::Ps256 => {
+                use rsa::pkcs8::EncodePrivateKey;
+                let mut rng = rsa::rand_core::OsRng;
+                let key = rsa::RsaPrivateKey::new(&mut rng, 2048).map_err(|_| MintError::KeyGeneration)?;
+                key.to_pkcs8_der()
+                    .map_err(|_| MintError::KeyGeneration)?
+                    .as_bytes()
+                    .to_vec()
+            }
+        };
+        SignerKey::from_pkcs8(alg, pkcs8)
+    }
+
+    /// Loads a PKCS#8 DER key, checking it fits the algorithm.
+    pub fn from_pkcs8(alg: Alg, pkcs8: Vec<u8>) -> Result<SignerKey, MintError> {
+        let key = SignerKey { alg, pkcs8 };
+        key.sign(b"self-test")?;
+        Ok(key)
+    }
+
+    /// The PKCS#8 DER (secret).
+    pub fn pkcs8_der(&self) -> &[u8] {
+        &self.pkcs8
+    }
+
+    /// Signs `msg`: raw r‖s for ES256, RSASSA-PSS-SHA256 (salt 32) for PS256.
+    pub fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, MintError> {
+        let rng = SystemRandom::new();
+        match self.alg {
+            Alg::Es256 => {
+                let kp = EcdsaKeyPair::from_pkcs8(&rs::ECDSA_P256_SHA256_FIXED_SIGNING, &self.pkcs8, &rng)
+                    .map_err(|_| MintError::BadKey)?;
+                Ok(kp.sign(&rng, msg).map_err(|_| MintError::Signing)?.as_ref().to_vec())
+            }
+            Alg::Ps256 => {
+                let kp = RsaKeyPair::from_pkcs8(&self.pkcs8).map_err(|_| MintError::BadKey)?;
+                let mut sig = vec![0u8; kp.public().modulus_len()];
+                kp.sign(&rs::RSA_PSS_SHA256, &rng, msg, &mut sig)
+                    .map_err(|_| MintError::Signing)?;
+                Ok(sig)
+            }
+        }
+    }
+
+    /// The key as an rcgen key pair (certificates are signed with ECDSA-SHA256 or
+    /// sha256WithRSAEncryption).
+    pub fn rcgen(&self) -> Result<KeyPair, MintError> {
+        let alg = match self.alg {
+            Alg::Es256 => &rcgen::PKCS_ECDSA_P256_SHA256,
+            Alg::Ps256 => &rcgen::PKCS_RSA_SHA256,
+        };
+        let der = rustls_pki_types::PrivatePkcs8KeyDer::from(self.pkcs8.as_slice());
+        KeyPair::from_pkcs8_der_and_sign_algo(&der, alg).map_err(|_| MintError::BadKey)
+    }
+}
+
+/// What to put in a certificate.
+#[derive(Debug, Clone)]
+pub struct CertSpec {
+    pub country: String,
+    pub common_name: String,
+    pub organization: Option<String>,
+    pub not_before: OffsetDateTime,
+    pub not_after: OffsetDateTime,
+    /// Extended key usage OIDs (empty: no EKU extension).
+    pub eku: Vec<Vec<u64>>,
+    /// Extra raw extensions: (OID, DER content).
+    pub extra_extensions: Vec<(Vec<u64>, Vec<u8>)>,
+    pub serial: u64,
+}
+
+impl CertSpec {
+    pub fn new(country: &str, common_name: &str, not_before: OffsetDateTime, not_after: OffsetDateTime) -> Self {
+        CertSpec {
+            country: country.to_owned(),
+            common_name: common_name.to_owned(),
+            organization: None,
+            not_before,
+            not_after,
+            eku: Vec::new(),
+            extra_extensions: Vec::new(),
+            serial: 1,
+        }
+    }
+
+    fn params(&self, ca: bool) -> Result<CertificateParams, MintError> {
+        let mut p = CertificateParams::new(Vec::<String>::new()).map_err(|_| MintError::Certificate)?;
+        p.distinguished_name.push(DnType::CountryName, self.country.as_str());
+        if let Some(o) = &self.organization {
+            p.distinguished_name.push(DnType::OrganizationName, o.as_str());
+        }
+        p.distinguished_name.push(DnType::CommonName, self.common_name.as_str());
+        p.not_before = self.not_before;
+        p.not_after = self.not_after;
+        p.serial_number = Some(SerialNumber::from_slice(&self.serial.to_be_bytes()));
+        if ca {
+            p.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+            p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        } else {
+            p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        }
+        p.extended_key_usages = self.eku.iter().map(|oid| ExtendedKeyUsagePurpose::Other(oid.clone())).collect();
+        p.custom_extensions = self
+            .extra_extensions
+            .iter()
+            .map(|(oid, content)| CustomExtension::from_oid_content(oid, content.clone()))
+            .collect();
+        Ok(p)
+    }
+}
+
+/// A certificate with its DER and the key that certified it.
+#[derive(Debug, Clone)]
+pub struct Minted {
+    pub der: Vec<u8>,
+    pub pem: String,
+    params: CertificateParams,
+}
+
+/// A self-signed CSCA certificate.
+pub fn csca(spec: &CertSpec, key: &SignerKey) -> Result<Minted, MintError> {
+    let params = spec.params(true)?;
+    let cert = params.self_signed(&key.rcgen()?).map_err(|_| MintError::Certificate)?;
+    Ok(Minted {
+        der: cert.der().to_vec(),
+        pem: cert.pem(),
+        params,
+    })
+}
+
+/// A DSC (or any end-entity certificate) for `subject_key`, signed by `issuer` with its key.
+pub fn signed_by(spec: &CertSpec, subject_key: &SignerKey, issuer: &Minted, issuer_key: &SignerKey) -> Result<Minted, MintError> {
+    let params = spec.params(false)?;
+    let issuer = Issuer::from_params(&issuer.params, issuer_key.rcgen()?);
+    let cert = params
+        .signed_by(&subject_key.rcgen()?, &issuer)
+        .map_err(|_| MintError::Certificate)?;
+    Ok(Minted {
+        der: cert.der().to_vec(),
+        pem: cert.pem(),
+        params,
+    })
+}
+
+/// A self-signed end-entity certificate (as many test DSCs are).
+pub fn self_signed(spec: &CertSpec, key: &SignerKey) -> Result<Minted, MintError> {
+    let params = spec.params(false)?;
+    let cert = params.self_signed(&key.rcgen()?).map_err(|_| MintError::Certificate)?;
+    Ok(Minted {
+        der: cert.der().to_vec(),
+        pem: cert.pem(),
+        params,
+    })
+}

@@ -1,0 +1,3 @@
+//! Pure parsers for trust-list formats.
+
+pub mod eu_json;

@@ -1,0 +1,4 @@
+//! Trust material: the model the verifier reads and the list formats it is loaded from.
+
+pub mod formats;
+pub mod model;

@@ -1,0 +1,46 @@
+//! Small shared helpers: encodings and RFC 3339 formatting.
+
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+/// Standard Base64 with padding.
+pub fn base64_encode(bytes: &[u8]) -> String {
+    data_encoding::BASE64.encode(bytes)
+}
+
+/// Standard Base64 with padding; surrounding whitespace is not accepted.
+pub fn base64_decode(text: &str) -> Option<Vec<u8>> {
+    data_encoding::BASE64.decode(text.as_bytes()).ok()
+}
+
+/// Lower-case hex.
+pub fn hex(bytes: &[u8]) -> String {
+    data_encoding::HEXLOWER.encode(bytes)
+}
+
+/// RFC 3339 in UTC, e.g. `2021-06-01T00:00:00Z`. Instants outside years 0–9999 (possible in
+/// hostile certificates) fall back to the Unix timestamp in seconds.
+pub fn rfc3339(at: OffsetDateTime) -> String {
+    at.to_offset(time::UtcOffset::UTC)
+        .format(&Rfc3339)
+        .unwrap_or_else(|_| at.unix_timestamp().to_string())
+}
+
+/// Parses an RFC 3339 instant (`2021-06-01T00:00:00Z`, `…+07:00`, fractions allowed).
+pub fn parse_rfc3339(text: &str) -> Option<OffsetDateTime> {
+    OffsetDateTime::parse(text, &Rfc3339).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_and_parses() {
+        let t = parse_rfc3339("2021-06-01T07:00:00+07:00").unwrap();
+        assert_eq!(rfc3339(t), "2021-06-01T00:00:00Z");
+        assert_eq!(parse_rfc3339("2021-06-01"), None);
+        assert_eq!(base64_decode(&base64_encode(b"kid12345")).unwrap(), b"kid12345");
+        assert_eq!(hex(&[0xAB, 0x01]), "ab01");
+    }
+}
