@@ -1,1 +1,133 @@
-fn main(){}
+//! Criterion benchmarks of the verification core, every stage and the raw signature check in
+//! one run, so ratios (pipeline ÷ raw verify) are measured side by side on the same machine.
+//! Run: `cargo bench --bench verify` (add `--features rustcrypto` for the pure-Rust backend).
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test code: a failed unwrap is a failed test"
+)]
+
+use std::hint::black_box;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use dcc_gateway::crypto::{Alg, RingVerifier, SignatureVerifier};
+use dcc_gateway::hcert::encode::{NewClaims, cwt_claims, sign1, wrap};
+use dcc_gateway::hcert::{
+    self, Limits, VerifyOptions, base45, claims, cose, inflate, payload, prefix,
+};
+use dcc_gateway::keys::mint::{self, CertSpec, SignerKey};
+use dcc_gateway::trust::model::{Dsc, TrustSnapshot};
+use serde_json::json;
+use time::{Duration, macros::datetime};
+
+struct Fixture {
+    qr: String,
+    snapshot: TrustSnapshot,
+    alg: Alg,
+}
+
+fn fixture(alg: Alg) -> Fixture {
+    let t0 = datetime!(2021-06-01 00:00 UTC);
+    let key = SignerKey::generate(alg).expect("key");
+    let spec = CertSpec::new(
+        "VN",
+        "bench DSC",
+        t0 - Duration::days(30),
+        t0 + Duration::days(700),
+    );
+    let cert = mint::self_signed(&spec, &key).expect("cert");
+    let dsc = Dsc::from_der(&cert.der, "bench").expect("dsc");
+    let dcc = json!({
+        "ver": "1.3.0",
+        "nam": {"fn": "Nguyễn", "fnt": "NGUYEN", "gn": "Văn An", "gnt": "VAN<AN"},
+        "dob": "1990-01-31",
+        "v": [{"tg": "840539006", "vp": "1119349007", "mp": "EU/1/20/1528", "ma": "ORG-100030215",
+               "dn": 2, "sd": 2, "dt": "2021-05-01", "co": "VN", "is": "Ministry of Health",
+               "ci": "URN:UVCI:01:VN:BENCH#1"}]
+    });
+    let payload = cwt_claims(&NewClaims {
+        iss: "VN",
+        iat: t0 - Duration::days(1),
+        exp: t0 + Duration::days(365),
+        dcc: &dcc,
+    })
+    .expect("claims");
+    let cose = sign1(payload, &dsc.kid.0, alg, |tbs| key.sign(tbs)).expect("sign");
+    Fixture {
+        qr: wrap(&cose),
+        snapshot: TrustSnapshot::new(1, [dsc]),
+        alg,
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let limits = Limits::default();
+    let at = datetime!(2021-06-01 00:00 UTC);
+    for alg in [Alg::Es256, Alg::Ps256] {
+        let f = fixture(alg);
+        let name = alg.name();
+        let b45 = prefix::strip(&f.qr, &limits).expect("prefix");
+        let compressed = base45::decode(b45).expect("b45");
+        let cose_bytes = inflate::inflate(&compressed, &limits).expect("inflate");
+        let unverified = cose::parse(&cose_bytes, &limits).expect("cose");
+        let tbs = unverified.to_be_signed();
+        let sig = unverified.signature().to_vec();
+        let dsc = f.snapshot.candidates(unverified.kid().expect("kid"))[0].clone();
+        let verified = unverified
+            .clone()
+            .verify(&f.snapshot, &RingVerifier, &limits)
+            .expect("verify");
+        let claims = claims::read(&verified, &limits).expect("claims");
+
+        c.bench_function(&format!("{name}/1_base45"), |b| {
+            b.iter(|| base45::decode(black_box(b45)))
+        });
+        c.bench_function(&format!("{name}/2_inflate"), |b| {
+            b.iter(|| inflate::inflate(black_box(&compressed), &limits))
+        });
+        c.bench_function(&format!("{name}/3_cose_parse"), |b| {
+            b.iter(|| cose::parse(black_box(&cose_bytes), &limits))
+        });
+        c.bench_function(&format!("{name}/4_raw_signature_ring"), |b| {
+            b.iter(|| RingVerifier.verify(f.alg, &dsc.key, black_box(&tbs), black_box(&sig)))
+        });
+        #[cfg(feature = "rustcrypto")]
+        c.bench_function(&format!("{name}/4_raw_signature_rustcrypto"), |b| {
+            b.iter(|| {
+                dcc_gateway::crypto::RustCryptoVerifier.verify(
+                    f.alg,
+                    &dsc.key,
+                    black_box(&tbs),
+                    black_box(&sig),
+                )
+            })
+        });
+        c.bench_function(&format!("{name}/5_claims"), |b| {
+            b.iter(|| claims::read(black_box(&verified), &limits))
+        });
+        c.bench_function(&format!("{name}/6_payload_schema_valuesets"), |b| {
+            b.iter(|| payload::validate(black_box(&claims.dcc)))
+        });
+        c.bench_function(&format!("{name}/full_pipeline"), |b| {
+            b.iter(|| {
+                hcert::verify(
+                    black_box(&f.qr),
+                    &f.snapshot,
+                    &RingVerifier,
+                    &limits,
+                    &VerifyOptions::at(at),
+                )
+            })
+        });
+    }
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(60).measurement_time(std::time::Duration::from_secs(3)).warm_up_time(std::time::Duration::from_secs(1));
+    targets = bench
+}
+criterion_main!(benches);

@@ -26,7 +26,11 @@ pub const EXIT_INVALID: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
 
 #[derive(Debug, Parser)]
-#[command(name = "dcc-gateway", version, about = "EU Digital COVID Certificate trust-list and verification gateway")]
+#[command(
+    name = "dcc-gateway",
+    version,
+    about = "EU Digital COVID Certificate trust-list and verification gateway"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -94,8 +98,8 @@ pub fn load_trust(trust: &[PathBuf], trust_lists: &[PathBuf]) -> Result<TrustSna
     let mut dscs = Vec::new();
     for path in trust {
         let bytes = read_file(path)?;
-        let loaded = Dsc::from_pem_or_der(&bytes, "cli")
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+        let loaded =
+            Dsc::from_pem_or_der(&bytes, "cli").map_err(|e| format!("{}: {e}", path.display()))?;
         dscs.extend(loaded);
     }
     for path in trust_lists {
@@ -103,7 +107,10 @@ pub fn load_trust(trust: &[PathBuf], trust_lists: &[PathBuf]) -> Result<TrustSna
         let parsed = eu_json::parse_dscs(&bytes, "cli-trust-list")
             .map_err(|e| format!("{}: {e}", path.display()))?;
         for (index, reason) in &parsed.rejected {
-            eprintln!("warning: {}: entry {index} skipped: {reason}", path.display());
+            eprintln!(
+                "warning: {}: entry {index} skipped: {reason}",
+                path.display()
+            );
         }
         dscs.extend(parsed.dscs);
     }
@@ -148,7 +155,11 @@ fn verify(args: &VerifyArgs) -> Result<u8, String> {
         Err(finding) => hcert::rejected(finding, &snapshot, &opts),
     };
     print_result(&result, args.json)?;
-    Ok(if result.valid { EXIT_VALID } else { EXIT_INVALID })
+    Ok(if result.valid {
+        EXIT_VALID
+    } else {
+        EXIT_INVALID
+    })
 }
 
 fn print_result(result: &VerificationResult, json: bool) -> Result<(), String> {
@@ -160,7 +171,10 @@ fn print_result(result: &VerificationResult, json: bool) -> Result<(), String> {
         let text = serde_json::to_string_pretty(result).map_err(|e| format!("json: {e}"))?;
         return write(&mut out, text);
     }
-    write(&mut out, format!("{:?} at {}", result.status, result.checked_at).to_uppercase())?;
+    write(
+        &mut out,
+        format!("{:?} at {}", result.status, result.checked_at).to_uppercase(),
+    )?;
     for f in &result.errors {
         write(&mut out, format!("  error   {}: {}", f.code, f.message))?;
     }
@@ -175,8 +189,23 @@ fn print_result(result: &VerificationResult, json: bool) -> Result<(), String> {
             .cloned()
             .collect::<Vec<_>>()
             .join(" ");
-        write(&mut out, format!("  {kind} certificate for {name} (born {})", c.holder.date_of_birth.as_deref().unwrap_or("?")))?;
-        write(&mut out, format!("  issued by {} kid {} ({}), expires {}", c.issuer_country.as_deref().unwrap_or("?"), c.kid, c.alg.name(), c.expires_at))?;
+        write(
+            &mut out,
+            format!(
+                "  {kind} certificate for {name} (born {})",
+                c.holder.date_of_birth.as_deref().unwrap_or("?")
+            ),
+        )?;
+        write(
+            &mut out,
+            format!(
+                "  issued by {} kid {} ({}), expires {}",
+                c.issuer_country.as_deref().unwrap_or("?"),
+                c.kid,
+                c.alg.name(),
+                c.expires_at
+            ),
+        )?;
     }
     Ok(())
 }

@@ -3,7 +3,10 @@
 use time::OffsetDateTime;
 
 /// The current instant, in UTC.
-#[expect(clippy::disallowed_methods, reason = "this is the one sanctioned clock read")]
+#[expect(
+    clippy::disallowed_methods,
+    reason = "this is the one sanctioned clock read"
+)]
 pub fn now() -> OffsetDateTime {
     OffsetDateTime::now_utc()
 }

@@ -62,7 +62,9 @@ impl PublicKey {
     pub fn fits(&self, alg: Alg) -> bool {
         match (self, alg) {
             (PublicKey::EcP256 { point }, Alg::Es256) => point.len() == 65,
-            (PublicKey::Rsa { bits, .. }, Alg::Ps256) => (RSA_MIN_BITS..=RSA_MAX_BITS).contains(bits),
+            (PublicKey::Rsa { bits, .. }, Alg::Ps256) => {
+                (RSA_MIN_BITS..=RSA_MAX_BITS).contains(bits)
+            }
             _ => false,
         }
     }
@@ -85,7 +87,8 @@ pub struct BadSignature;
 /// A signature verification backend.
 pub trait SignatureVerifier: Send + Sync {
     /// Verifies `sig` over `msg` with `key` under `alg`.
-    fn verify(&self, alg: Alg, key: &PublicKey, msg: &[u8], sig: &[u8]) -> Result<(), BadSignature>;
+    fn verify(&self, alg: Alg, key: &PublicKey, msg: &[u8], sig: &[u8])
+    -> Result<(), BadSignature>;
 }
 
 /// The default backend, on `ring`.
@@ -93,8 +96,16 @@ pub trait SignatureVerifier: Send + Sync {
 pub struct RingVerifier;
 
 impl SignatureVerifier for RingVerifier {
-    fn verify(&self, alg: Alg, key: &PublicKey, msg: &[u8], sig: &[u8]) -> Result<(), BadSignature> {
-        use ring::signature::{ECDSA_P256_SHA256_FIXED, RSA_PSS_2048_8192_SHA256, UnparsedPublicKey};
+    fn verify(
+        &self,
+        alg: Alg,
+        key: &PublicKey,
+        msg: &[u8],
+        sig: &[u8],
+    ) -> Result<(), BadSignature> {
+        use ring::signature::{
+            ECDSA_P256_SHA256_FIXED, RSA_PSS_2048_8192_SHA256, UnparsedPublicKey,
+        };
         if !key.fits(alg) {
             return Err(BadSignature);
         }
@@ -118,14 +129,21 @@ pub struct RustCryptoVerifier;
 
 #[cfg(feature = "rustcrypto")]
 impl SignatureVerifier for RustCryptoVerifier {
-    fn verify(&self, alg: Alg, key: &PublicKey, msg: &[u8], sig: &[u8]) -> Result<(), BadSignature> {
+    fn verify(
+        &self,
+        alg: Alg,
+        key: &PublicKey,
+        msg: &[u8],
+        sig: &[u8],
+    ) -> Result<(), BadSignature> {
         if !key.fits(alg) {
             return Err(BadSignature);
         }
         match (alg, key) {
             (Alg::Es256, PublicKey::EcP256 { point }) => {
                 use p256::ecdsa::signature::Verifier;
-                let vk = p256::ecdsa::VerifyingKey::from_sec1_bytes(point).map_err(|_| BadSignature)?;
+                let vk =
+                    p256::ecdsa::VerifyingKey::from_sec1_bytes(point).map_err(|_| BadSignature)?;
                 let sig = p256::ecdsa::Signature::from_slice(sig).map_err(|_| BadSignature)?;
                 vk.verify(msg, &sig).map_err(|_| BadSignature)
             }
@@ -154,20 +172,41 @@ mod tests {
     #[test]
     fn alg_never_picks_the_key_type() {
         let ec = PublicKey::EcP256 { point: vec![4; 65] };
-        let rsa = PublicKey::Rsa { der: vec![], bits: 2048 };
+        let rsa = PublicKey::Rsa {
+            der: vec![],
+            bits: 2048,
+        };
         assert!(ec.fits(Alg::Es256));
         assert!(!ec.fits(Alg::Ps256));
         assert!(rsa.fits(Alg::Ps256));
         assert!(!rsa.fits(Alg::Es256));
-        assert!(!PublicKey::Rsa { der: vec![], bits: 1024 }.fits(Alg::Ps256));
-        assert!(!PublicKey::Rsa { der: vec![], bits: 8192 }.fits(Alg::Ps256));
+        assert!(
+            !PublicKey::Rsa {
+                der: vec![],
+                bits: 1024
+            }
+            .fits(Alg::Ps256)
+        );
+        assert!(
+            !PublicKey::Rsa {
+                der: vec![],
+                bits: 8192
+            }
+            .fits(Alg::Ps256)
+        );
         assert!(!PublicKey::EcP256 { point: vec![2; 33] }.fits(Alg::Es256));
         assert!(!PublicKey::Unsupported { kind: "EC P-384" }.fits(Alg::Es256));
     }
 
     #[test]
     fn ring_rejects_mismatched_pairs_without_calling_crypto() {
-        let rsa = PublicKey::Rsa { der: vec![], bits: 2048 };
-        assert_eq!(RingVerifier.verify(Alg::Es256, &rsa, b"m", &[0; 64]), Err(BadSignature));
+        let rsa = PublicKey::Rsa {
+            der: vec![],
+            bits: 2048,
+        };
+        assert_eq!(
+            RingVerifier.verify(Alg::Es256, &rsa, b"m", &[0; 64]),
+            Err(BadSignature)
+        );
     }
 }

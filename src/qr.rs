@@ -44,9 +44,13 @@ fn decode_png(bytes: &[u8], limits: &Limits) -> Result<(usize, usize, Vec<u8>), 
         (info.width as usize, info.height as usize)
     };
     check_dims(w, h, limits)?;
-    let size = reader.output_buffer_size().ok_or(DecodeError::ImageTooLarge)?;
+    let size = reader
+        .output_buffer_size()
+        .ok_or(DecodeError::ImageTooLarge)?;
     let mut buf = vec![0u8; size];
-    let frame = reader.next_frame(&mut buf).map_err(|_| DecodeError::ImageInvalid)?;
+    let frame = reader
+        .next_frame(&mut buf)
+        .map_err(|_| DecodeError::ImageInvalid)?;
     let channels = match frame.color_type {
         ColorType::Grayscale => 1,
         ColorType::GrayscaleAlpha => 2,
@@ -57,7 +61,9 @@ fn decode_png(bytes: &[u8], limits: &Limits) -> Result<(usize, usize, Vec<u8>), 
     let line = frame.line_size;
     let mut grey = Vec::with_capacity(w * h);
     for y in 0..h {
-        let row = buf.get(y * line..y * line + w * channels).ok_or(DecodeError::ImageInvalid)?;
+        let row = buf
+            .get(y * line..y * line + w * channels)
+            .ok_or(DecodeError::ImageInvalid)?;
         for px in row.chunks_exact(channels) {
             grey.push(luma(px));
         }
@@ -70,7 +76,10 @@ fn luma(px: &[u8]) -> u8 {
     let (l, alpha) = match *px {
         [g] => (u32::from(g), 255),
         [g, a] => (u32::from(g), u32::from(a)),
-        [r, g, b] => ((u32::from(r) * 299 + u32::from(g) * 587 + u32::from(b) * 114) / 1000, 255),
+        [r, g, b] => (
+            (u32::from(r) * 299 + u32::from(g) * 587 + u32::from(b) * 114) / 1000,
+            255,
+        ),
         [r, g, b, a] => (
             (u32::from(r) * 299 + u32::from(g) * 587 + u32::from(b) * 114) / 1000,
             u32::from(a),
@@ -91,7 +100,9 @@ fn decode_jpeg(bytes: &[u8], limits: &Limits) -> Result<(usize, usize, Vec<u8>),
         .set_max_width(side)
         .set_max_height(side);
     let mut decoder = zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(bytes), options);
-    decoder.decode_headers().map_err(|_| DecodeError::ImageInvalid)?;
+    decoder
+        .decode_headers()
+        .map_err(|_| DecodeError::ImageInvalid)?;
     let info = decoder.info().ok_or(DecodeError::ImageInvalid)?;
     let (w, h) = (usize::from(info.width), usize::from(info.height));
     check_dims(w, h, limits)?;

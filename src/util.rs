@@ -40,7 +40,10 @@ mod tests {
         let t = parse_rfc3339("2021-06-01T07:00:00+07:00").unwrap();
         assert_eq!(rfc3339(t), "2021-06-01T00:00:00Z");
         assert_eq!(parse_rfc3339("2021-06-01"), None);
-        assert_eq!(base64_decode(&base64_encode(b"kid12345")).unwrap(), b"kid12345");
+        assert_eq!(
+            base64_decode(&base64_encode(b"kid12345")).unwrap(),
+            b"kid12345"
+        );
         assert_eq!(hex(&[0xAB, 0x01]), "ab01");
     }
 }

@@ -10,6 +10,10 @@ use super::error::DecodeError;
 
 const ALPHABET: &[u8; 45] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:";
 
+#[expect(
+    clippy::indexing_slicing,
+    reason = "const construction: i < 45 and every u8 indexes a 256-entry table"
+)]
 const fn build_table() -> [u8; 256] {
     let mut table = [0xFF_u8; 256];
     let mut i = 0;
@@ -23,7 +27,7 @@ const fn build_table() -> [u8; 256] {
 static TABLE: [u8; 256] = build_table();
 
 fn value(byte: u8, offset: usize) -> Result<u32, DecodeError> {
-    match TABLE[usize::from(byte)] {
+    match TABLE.get(usize::from(byte)).copied().unwrap_or(0xFF) {
         0xFF => Err(DecodeError::Base45Char { offset }),
         v => Ok(u32::from(v)),
     }
@@ -74,9 +78,18 @@ mod tests {
 
     #[test]
     fn rejects_out_of_range_groups() {
-        assert_eq!(decode("GGW"), Err(DecodeError::Base45Overflow { offset: 0 }));
-        assert_eq!(decode(":::"), Err(DecodeError::Base45Overflow { offset: 0 }));
-        assert_eq!(decode("BB8::"), Err(DecodeError::Base45Overflow { offset: 3 }));
+        assert_eq!(
+            decode("GGW"),
+            Err(DecodeError::Base45Overflow { offset: 0 })
+        );
+        assert_eq!(
+            decode(":::"),
+            Err(DecodeError::Base45Overflow { offset: 0 })
+        );
+        assert_eq!(
+            decode("BB8::"),
+            Err(DecodeError::Base45Overflow { offset: 3 })
+        );
         // 255 is the largest final pair: "U5" = 30 + 45*5 = 255, "V5" = 256.
         assert_eq!(decode("U5").unwrap(), [255]);
         assert_eq!(decode("V5"), Err(DecodeError::Base45Overflow { offset: 0 }));

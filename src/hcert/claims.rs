@@ -170,7 +170,10 @@ mod tests {
     }
 
     fn hcert() -> (V, V) {
-        (V::Integer((-260).into()), V::Map(vec![(V::Integer(1.into()), dcc())]))
+        (
+            V::Integer((-260).into()),
+            V::Map(vec![(V::Integer(1.into()), dcc())]),
+        )
     }
 
     #[test]
@@ -196,7 +199,10 @@ mod tests {
             Err(ClaimsError::MissingHcert)
         );
         assert_eq!(
-            claims(vec![(V::Integer(4.into()), V::Text("soon".into())), hcert()]),
+            claims(vec![
+                (V::Integer(4.into()), V::Text("soon".into())),
+                hcert()
+            ]),
             Err(ClaimsError::WrongType { claim: 4 })
         );
         assert_eq!(
@@ -227,7 +233,10 @@ mod tests {
             )]),
         );
         assert_eq!(
-            claims(vec![(V::Integer(4.into()), V::Integer(1.into())), bytes_in_dcc]),
+            claims(vec![
+                (V::Integer(4.into()), V::Integer(1.into())),
+                bytes_in_dcc
+            ]),
             Err(ClaimsError::NotJson)
         );
     }

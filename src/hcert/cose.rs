@@ -16,7 +16,7 @@
 use std::sync::Arc;
 
 use coset::cbor::value::Value;
-use coset::{AsCborValue, CoseSign1, iana, RegisteredLabelWithPrivate};
+use coset::{AsCborValue, CoseSign1, RegisteredLabelWithPrivate, iana};
 
 use super::error::{DecodeError, SignatureError};
 use super::limits::Limits;
@@ -108,13 +108,11 @@ impl UnverifiedSign1 {
     /// The algorithm: protected header first, else unprotected. `None` if absent or not
     /// ES256/PS256.
     pub fn alg(&self) -> Option<Alg> {
-        let label = self
+        let label = self.sign1.protected.header.alg.as_ref().or(self
             .sign1
-            .protected
-            .header
+            .unprotected
             .alg
-            .as_ref()
-            .or(self.sign1.unprotected.alg.as_ref())?;
+            .as_ref())?;
         match label {
             RegisteredLabelWithPrivate::Assigned(iana::Algorithm::ES256) => Some(Alg::Es256),
             RegisteredLabelWithPrivate::Assigned(iana::Algorithm::PS256) => Some(Alg::Ps256),
@@ -153,7 +151,10 @@ impl UnverifiedSign1 {
                 continue;
             }
             any_matching_key = true;
-            if verifier.verify(alg, &dsc.key, &tbs, self.signature()).is_ok() {
+            if verifier
+                .verify(alg, &dsc.key, &tbs, self.signature())
+                .is_ok()
+            {
                 let payload = self.sign1.payload.unwrap_or_default();
                 return Ok(VerifiedSign1 {
                     payload,
@@ -184,7 +185,11 @@ mod tests {
                     .key_id(protected_kid.to_vec())
                     .build(),
             )
-            .unprotected(HeaderBuilder::new().key_id(unprotected_kid.to_vec()).build())
+            .unprotected(
+                HeaderBuilder::new()
+                    .key_id(unprotected_kid.to_vec())
+                    .build(),
+            )
             .payload(vec![0xA0])
             .signature(vec![1; 64])
             .build()
@@ -210,17 +215,29 @@ mod tests {
         let untagged = sample(b"k1", b"").to_vec().unwrap();
         let mut other_tag = vec![0xD8, 0x62]; // tag 98 (COSE_Sign)
         other_tag.extend_from_slice(&untagged);
-        assert_eq!(parse(&other_tag, &l).unwrap_err(), DecodeError::UnexpectedTag);
+        assert_eq!(
+            parse(&other_tag, &l).unwrap_err(),
+            DecodeError::UnexpectedTag
+        );
         let mut cwt_only = vec![0xD8, 0x3D];
         cwt_only.extend_from_slice(&untagged);
-        assert_eq!(parse(&cwt_only, &l).unwrap_err(), DecodeError::UnexpectedTag);
+        assert_eq!(
+            parse(&cwt_only, &l).unwrap_err(),
+            DecodeError::UnexpectedTag
+        );
         let mut trailing = untagged.clone();
         trailing.push(0);
-        assert_eq!(parse(&trailing, &l).unwrap_err(), DecodeError::TrailingBytes);
+        assert_eq!(
+            parse(&trailing, &l).unwrap_err(),
+            DecodeError::TrailingBytes
+        );
         // A map instead of the 4-element array.
         assert_eq!(parse(&[0xA0], &l).unwrap_err(), DecodeError::NotCoseSign1);
         // A 3-element array.
-        assert_eq!(parse(&[0x83, 0x40, 0xA0, 0x40], &l).unwrap_err(), DecodeError::NotCoseSign1);
+        assert_eq!(
+            parse(&[0x83, 0x40, 0xA0, 0x40], &l).unwrap_err(),
+            DecodeError::NotCoseSign1
+        );
         assert_eq!(parse(&[0xFF], &l).unwrap_err(), DecodeError::Cbor);
         assert_eq!(parse(&[], &l).unwrap_err(), DecodeError::Cbor);
     }

@@ -33,9 +33,18 @@ pub fn cwt_claims(c: &NewClaims<'_>) -> Result<Vec<u8>, EncodeError> {
     let dcc = Value::serialized(c.dcc).map_err(|_| EncodeError::Cbor)?;
     let map = Value::Map(vec![
         (Value::Integer(1.into()), Value::Text(c.iss.to_owned())),
-        (Value::Integer(4.into()), Value::Integer(c.exp.unix_timestamp().into())),
-        (Value::Integer(6.into()), Value::Integer(c.iat.unix_timestamp().into())),
-        (Value::Integer((-260).into()), Value::Map(vec![(Value::Integer(1.into()), dcc)])),
+        (
+            Value::Integer(4.into()),
+            Value::Integer(c.exp.unix_timestamp().into()),
+        ),
+        (
+            Value::Integer(6.into()),
+            Value::Integer(c.iat.unix_timestamp().into()),
+        ),
+        (
+            Value::Integer((-260).into()),
+            Value::Map(vec![(Value::Integer(1.into()), dcc)]),
+        ),
     ]);
     let mut out = Vec::new();
     coset::cbor::ser::into_writer(&map, &mut out).map_err(|_| EncodeError::Cbor)?;
@@ -53,7 +62,10 @@ pub fn sign1<E>(
         Alg::Es256 => iana::Algorithm::ES256,
         Alg::Ps256 => iana::Algorithm::PS256,
     };
-    let protected = HeaderBuilder::new().algorithm(alg).key_id(kid.to_vec()).build();
+    let protected = HeaderBuilder::new()
+        .algorithm(alg)
+        .key_id(kid.to_vec())
+        .build();
     let msg = CoseSign1Builder::new()
         .protected(protected)
         .payload(payload)
@@ -67,6 +79,9 @@ pub fn sign1<E>(
 pub fn wrap(cose: &[u8]) -> String {
     let mut z = ZlibEncoder::new(Vec::with_capacity(cose.len()), Compression::best());
     // Writing to a Vec cannot fail.
-    let compressed = z.write_all(cose).and_then(|()| z.finish()).unwrap_or_default();
+    let compressed = z
+        .write_all(cose)
+        .and_then(|()| z.finish())
+        .unwrap_or_default();
     format!("{}{}", super::prefix::PREFIX, base45::encode(&compressed))
 }

@@ -196,9 +196,9 @@ pub enum DecodeError {
 impl Coded for DecodeError {
     fn code(&self) -> ErrorCode {
         match self {
-            DecodeError::MissingPrefix | DecodeError::UnsupportedVersion | DecodeError::QrTooLong => {
-                ErrorCode::PrefixInvalid
-            }
+            DecodeError::MissingPrefix
+            | DecodeError::UnsupportedVersion
+            | DecodeError::QrTooLong => ErrorCode::PrefixInvalid,
             DecodeError::Base45Char { .. }
             | DecodeError::Base45Length
             | DecodeError::Base45Overflow { .. } => ErrorCode::Base45Invalid,

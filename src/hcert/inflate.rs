@@ -114,8 +114,15 @@ mod tests {
         let l = Limits::default();
         let good = zlib(b"hello hello hello");
         assert_eq!(inflate(&[], &l), Err(DecodeError::NotZlib));
-        assert_eq!(inflate(&[0xD2, 0x84], &l), Err(DecodeError::NotZlib), "raw COSE");
-        assert_eq!(inflate(&good[..good.len() - 3], &l), Err(DecodeError::Inflate));
+        assert_eq!(
+            inflate(&[0xD2, 0x84], &l),
+            Err(DecodeError::NotZlib),
+            "raw COSE"
+        );
+        assert_eq!(
+            inflate(&good[..good.len() - 3], &l),
+            Err(DecodeError::Inflate)
+        );
         assert_eq!(inflate(&good[..2], &l), Err(DecodeError::Inflate));
         let mut trailing = good.clone();
         trailing.push(0);

@@ -103,7 +103,11 @@ pub fn check_signed(
 }
 
 /// Step 7 and the result for one instant.
-pub fn evaluate(outcome: &SignedOutcome, snapshot: &TrustSnapshot, opts: &VerifyOptions) -> VerificationResult {
+pub fn evaluate(
+    outcome: &SignedOutcome,
+    snapshot: &TrustSnapshot,
+    opts: &VerifyOptions,
+) -> VerificationResult {
     let mut errors = Vec::new();
     let mut warnings = Vec::new();
     let mut provenance = Provenance {
@@ -118,7 +122,12 @@ pub fn evaluate(outcome: &SignedOutcome, snapshot: &TrustSnapshot, opts: &Verify
             None
         }
         Ok(signed) => {
-            let report = policy::check(&signed.claims, &signed.dsc, signed.payload.cert_type, opts.at);
+            let report = policy::check(
+                &signed.claims,
+                &signed.dsc,
+                signed.payload.cert_type,
+                opts.at,
+            );
             errors.extend(report.errors);
             warnings.extend(report.warnings);
             errors.extend(signed.payload.schema_errors.iter().cloned());
@@ -136,7 +145,11 @@ pub fn evaluate(outcome: &SignedOutcome, snapshot: &TrustSnapshot, opts: &Verify
     let valid = errors.is_empty();
     VerificationResult {
         valid,
-        status: if valid { Status::Valid } else { Status::Invalid },
+        status: if valid {
+            Status::Valid
+        } else {
+            Status::Invalid
+        },
         errors,
         warnings,
         checked_at: rfc3339(opts.at),
@@ -153,16 +166,26 @@ pub fn verify(
     limits: &Limits,
     opts: &VerifyOptions,
 ) -> VerificationResult {
-    evaluate(&check_signed(qr, snapshot, verifier, limits), snapshot, opts)
+    evaluate(
+        &check_signed(qr, snapshot, verifier, limits),
+        snapshot,
+        opts,
+    )
 }
 
 /// The result for input that never reached the pipeline (e.g. no QR code in an image).
-pub fn rejected(finding: Finding, snapshot: &TrustSnapshot, opts: &VerifyOptions) -> VerificationResult {
+pub fn rejected(
+    finding: Finding,
+    snapshot: &TrustSnapshot,
+    opts: &VerifyOptions,
+) -> VerificationResult {
     evaluate(&Err(finding), snapshot, opts)
 }
 
 fn text(v: &serde_json::Value, pointer: &str) -> Option<String> {
-    v.pointer(pointer).and_then(|s| s.as_str()).map(str::to_owned)
+    v.pointer(pointer)
+        .and_then(|s| s.as_str())
+        .map(str::to_owned)
 }
 
 fn certificate_info(signed: &Signed, detail: Detail) -> CertificateInfo {
@@ -174,7 +197,11 @@ fn certificate_info(signed: &Signed, detail: Detail) -> CertificateInfo {
         .and_then(|e| e.get("ci"))
         .and_then(|c| c.as_str())
         .map(str::to_owned);
-    let issuer_country = signed.dsc.country.clone().or_else(|| signed.claims.iss.clone());
+    let issuer_country = signed
+        .dsc
+        .country
+        .clone()
+        .or_else(|| signed.claims.iss.clone());
     CertificateInfo {
         cert_type: signed.payload.cert_type,
         issuer_country,

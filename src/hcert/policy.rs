@@ -26,26 +26,49 @@ pub struct PolicyReport {
 }
 
 /// Applies the time and key-usage policy.
-pub fn check(claims: &Claims, dsc: &Dsc, cert_type: Option<CertType>, at: OffsetDateTime) -> PolicyReport {
+pub fn check(
+    claims: &Claims,
+    dsc: &Dsc,
+    cert_type: Option<CertType>,
+    at: OffsetDateTime,
+) -> PolicyReport {
     let mut r = PolicyReport::default();
     if at > claims.exp {
-        r.errors.push(Finding::new(ErrorCode::CwtExpired, "the certificate has expired (exp is before the verification time)"));
+        r.errors.push(Finding::new(
+            ErrorCode::CwtExpired,
+            "the certificate has expired (exp is before the verification time)",
+        ));
     }
     if claims.iat.is_some_and(|iat| at < iat) {
-        r.errors.push(Finding::new(ErrorCode::CwtNotYetValid, "the certificate is not valid yet (iat is after the verification time)"));
+        r.errors.push(Finding::new(
+            ErrorCode::CwtNotYetValid,
+            "the certificate is not valid yet (iat is after the verification time)",
+        ));
     }
     if !dsc.valid_at(at) {
-        r.errors.push(Finding::new(ErrorCode::DscNotValid, "the signer certificate (DSC) is not valid at the verification time"));
+        r.errors.push(Finding::new(
+            ErrorCode::DscNotValid,
+            "the signer certificate (DSC) is not valid at the verification time",
+        ));
     } else if claims.iat.is_some_and(|iat| iat < dsc.not_before) {
-        r.errors.push(Finding::new(ErrorCode::DscNotValid, "the certificate was issued before its signer certificate (DSC) became valid"));
+        r.errors.push(Finding::new(
+            ErrorCode::DscNotValid,
+            "the certificate was issued before its signer certificate (DSC) became valid",
+        ));
     }
     if claims.exp > dsc.not_after {
-        r.warnings.push(Finding::new(ErrorCode::DscNotValid, "the certificate expires after its signer certificate (DSC) does"));
+        r.warnings.push(Finding::new(
+            ErrorCode::DscNotValid,
+            "the certificate expires after its signer certificate (DSC) does",
+        ));
     }
-    if let Some(t) = cert_type {
-        if !dsc.usage.allows(t) {
-            r.errors.push(Finding::new(ErrorCode::KeyUsageMismatch, "the signer certificate (DSC) is not allowed to sign this certificate type"));
-        }
+    if let Some(t) = cert_type
+        && !dsc.usage.allows(t)
+    {
+        r.errors.push(Finding::new(
+            ErrorCode::KeyUsageMismatch,
+            "the signer certificate (DSC) is not allowed to sign this certificate type",
+        ));
     }
     r
 }

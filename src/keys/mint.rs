@@ -32,7 +32,9 @@ pub struct SignerKey {
 
 impl std::fmt::Debug for SignerKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SignerKey").field("alg", &self.alg).finish_non_exhaustive()
+        f.debug_struct("SignerKey")
+            .field("alg", &self.alg)
+            .finish_non_exhaustive()
     }
 }
 
@@ -55,7 +57,8 @@ impl SignerKey {
             Alg::Ps256 => {
                 use rsa::pkcs8::EncodePrivateKey;
                 let mut rng = rsa::rand_core::OsRng;
-                let key = rsa::RsaPrivateKey::new(&mut rng, 2048).map_err(|_| MintError::KeyGeneration)?;
+                let key = rsa::RsaPrivateKey::new(&mut rng, 2048)
+                    .map_err(|_| MintError::KeyGeneration)?;
                 key.to_pkcs8_der()
                     .map_err(|_| MintError::KeyGeneration)?
                     .as_bytes()
@@ -82,9 +85,17 @@ impl SignerKey {
         let rng = SystemRandom::new();
         match self.alg {
             Alg::Es256 => {
-                let kp = EcdsaKeyPair::from_pkcs8(&rs::ECDSA_P256_SHA256_FIXED_SIGNING, &self.pkcs8, &rng)
-                    .map_err(|_| MintError::BadKey)?;
-                Ok(kp.sign(&rng, msg).map_err(|_| MintError::Signing)?.as_ref().to_vec())
+                let kp = EcdsaKeyPair::from_pkcs8(
+                    &rs::ECDSA_P256_SHA256_FIXED_SIGNING,
+                    &self.pkcs8,
+                    &rng,
+                )
+                .map_err(|_| MintError::BadKey)?;
+                Ok(kp
+                    .sign(&rng, msg)
+                    .map_err(|_| MintError::Signing)?
+                    .as_ref()
+                    .to_vec())
             }
             Alg::Ps256 => {
                 let kp = RsaKeyPair::from_pkcs8(&self.pkcs8).map_err(|_| MintError::BadKey)?;
@@ -124,7 +135,12 @@ pub struct CertSpec {
 }
 
 impl CertSpec {
-    pub fn new(country: &str, common_name: &str, not_before: OffsetDateTime, not_after: OffsetDateTime) -> Self {
+    pub fn new(
+        country: &str,
+        common_name: &str,
+        not_before: OffsetDateTime,
+        not_after: OffsetDateTime,
+    ) -> Self {
         CertSpec {
             country: country.to_owned(),
             common_name: common_name.to_owned(),
@@ -138,12 +154,16 @@ impl CertSpec {
     }
 
     fn params(&self, ca: bool) -> Result<CertificateParams, MintError> {
-        let mut p = CertificateParams::new(Vec::<String>::new()).map_err(|_| MintError::Certificate)?;
-        p.distinguished_name.push(DnType::CountryName, self.country.as_str());
+        let mut p =
+            CertificateParams::new(Vec::<String>::new()).map_err(|_| MintError::Certificate)?;
+        p.distinguished_name
+            .push(DnType::CountryName, self.country.as_str());
         if let Some(o) = &self.organization {
-            p.distinguished_name.push(DnType::OrganizationName, o.as_str());
+            p.distinguished_name
+                .push(DnType::OrganizationName, o.as_str());
         }
-        p.distinguished_name.push(DnType::CommonName, self.common_name.as_str());
+        p.distinguished_name
+            .push(DnType::CommonName, self.common_name.as_str());
         p.not_before = self.not_before;
         p.not_after = self.not_after;
         p.serial_number = Some(SerialNumber::from_slice(&self.serial.to_be_bytes()));
@@ -153,7 +173,11 @@ impl CertSpec {
         } else {
             p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
         }
-        p.extended_key_usages = self.eku.iter().map(|oid| ExtendedKeyUsagePurpose::Other(oid.clone())).collect();
+        p.extended_key_usages = self
+            .eku
+            .iter()
+            .map(|oid| ExtendedKeyUsagePurpose::Other(oid.clone()))
+            .collect();
         p.custom_extensions = self
             .extra_extensions
             .iter()
@@ -174,7 +198,9 @@ pub struct Minted {
 /// A self-signed CSCA certificate.
 pub fn csca(spec: &CertSpec, key: &SignerKey) -> Result<Minted, MintError> {
     let params = spec.params(true)?;
-    let cert = params.self_signed(&key.rcgen()?).map_err(|_| MintError::Certificate)?;
+    let cert = params
+        .self_signed(&key.rcgen()?)
+        .map_err(|_| MintError::Certificate)?;
     Ok(Minted {
         der: cert.der().to_vec(),
         pem: cert.pem(),
@@ -183,7 +209,12 @@ pub fn csca(spec: &CertSpec, key: &SignerKey) -> Result<Minted, MintError> {
 }
 
 /// A DSC (or any end-entity certificate) for `subject_key`, signed by `issuer` with its key.
-pub fn signed_by(spec: &CertSpec, subject_key: &SignerKey, issuer: &Minted, issuer_key: &SignerKey) -> Result<Minted, MintError> {
+pub fn signed_by(
+    spec: &CertSpec,
+    subject_key: &SignerKey,
+    issuer: &Minted,
+    issuer_key: &SignerKey,
+) -> Result<Minted, MintError> {
     let params = spec.params(false)?;
     let issuer = Issuer::from_params(&issuer.params, issuer_key.rcgen()?);
     let cert = params
@@ -199,7 +230,9 @@ pub fn signed_by(spec: &CertSpec, subject_key: &SignerKey, issuer: &Minted, issu
 /// A self-signed end-entity certificate (as many test DSCs are).
 pub fn self_signed(spec: &CertSpec, key: &SignerKey) -> Result<Minted, MintError> {
     let params = spec.params(false)?;
-    let cert = params.self_signed(&key.rcgen()?).map_err(|_| MintError::Certificate)?;
+    let cert = params
+        .self_signed(&key.rcgen()?)
+        .map_err(|_| MintError::Certificate)?;
     Ok(Minted {
         der: cert.der().to_vec(),
         pem: cert.pem(),

@@ -14,8 +14,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use serde::Serialize;
 use ::time::OffsetDateTime;
+use serde::Serialize;
 use x509_parser::certificate::X509Certificate;
 use x509_parser::extensions::ParsedExtension;
 use x509_parser::pem::Pem;
@@ -147,7 +147,9 @@ impl Dsc {
             .extensions()
             .iter()
             .filter_map(|ext| match ext.parsed_extension() {
-                ParsedExtension::ExtendedKeyUsage(eku) => Some(eku.other.iter().map(|o| o.to_id_string())),
+                ParsedExtension::ExtendedKeyUsage(eku) => {
+                    Some(eku.other.iter().map(|o| o.to_id_string()))
+                }
                 _ => None,
             })
             .flatten()
@@ -209,20 +211,26 @@ fn public_key(spki: &SubjectPublicKeyInfo<'_>) -> PublicKey {
         Ok(X509Key::EC(point)) => {
             let data = point.data();
             if curve.as_deref() != Some(P256) {
-                PublicKey::Unsupported { kind: "EC (curve other than P-256)" }
+                PublicKey::Unsupported {
+                    kind: "EC (curve other than P-256)",
+                }
             } else if data.len() == 65 && data.first() == Some(&4) {
                 PublicKey::EcP256 {
                     point: data.to_vec(),
                 }
             } else {
-                PublicKey::Unsupported { kind: "EC P-256 (compressed point)" }
+                PublicKey::Unsupported {
+                    kind: "EC P-256 (compressed point)",
+                }
             }
         }
         Ok(rsa @ X509Key::RSA(_)) => PublicKey::Rsa {
             der: spki.subject_public_key.data.to_vec(),
             bits: rsa.key_size(),
         },
-        Ok(_) | Err(_) => PublicKey::Unsupported { kind: "unsupported key type" },
+        Ok(_) | Err(_) => PublicKey::Unsupported {
+            kind: "unsupported key type",
+        },
     }
 }
 
@@ -255,7 +263,11 @@ impl TrustSnapshot {
             ctx.update(&dsc.der);
         }
         let id = crate::util::hex(ctx.finish().as_ref().get(..8).unwrap_or_default());
-        TrustSnapshot { version, id, by_kid }
+        TrustSnapshot {
+            version,
+            id,
+            by_kid,
+        }
     }
 
     /// Every DSC whose kid equals `kid` (empty if none; kids that are not 8 bytes match nothing).
@@ -285,19 +297,32 @@ mod tests {
     #[test]
     fn key_usage_follows_appendix_a4() {
         assert_eq!(KeyUsage::from_eku_oids([]), KeyUsage::ALL);
-        assert_eq!(KeyUsage::from_eku_oids(["2.23.136.1.1.14.2"]), KeyUsage::ALL);
-        assert_eq!(KeyUsage::from_eku_oids(["1.3.6.1.5.5.7.3.2"]), KeyUsage::ALL);
+        assert_eq!(
+            KeyUsage::from_eku_oids(["2.23.136.1.1.14.2"]),
+            KeyUsage::ALL
+        );
+        assert_eq!(
+            KeyUsage::from_eku_oids(["1.3.6.1.5.5.7.3.2"]),
+            KeyUsage::ALL
+        );
         let test_only = KeyUsage::from_eku_oids(["1.3.6.1.4.1.1847.2021.1.1"]);
         assert!(test_only.allows(CertType::Test));
         assert!(!test_only.allows(CertType::Vaccination));
         assert!(!test_only.allows(CertType::Recovery));
-        let legacy = KeyUsage::from_eku_oids(["1.3.6.1.4.1.0.1847.2021.1.2", "1.3.6.1.4.1.0.1847.2021.1.3"]);
+        let legacy =
+            KeyUsage::from_eku_oids(["1.3.6.1.4.1.0.1847.2021.1.2", "1.3.6.1.4.1.0.1847.2021.1.3"]);
         assert!(!legacy.allows(CertType::Test));
         assert!(legacy.allows(CertType::Vaccination));
         assert!(legacy.allows(CertType::Recovery));
         // Lookalike OIDs do not count.
-        assert_eq!(KeyUsage::from_eku_oids(["1.3.6.1.4.1.1847.2021.1.4"]), KeyUsage::ALL);
-        assert_eq!(KeyUsage::from_eku_oids(["1.3.6.1.4.1.1847.2021.1.11"]), KeyUsage::ALL);
+        assert_eq!(
+            KeyUsage::from_eku_oids(["1.3.6.1.4.1.1847.2021.1.4"]),
+            KeyUsage::ALL
+        );
+        assert_eq!(
+            KeyUsage::from_eku_oids(["1.3.6.1.4.1.1847.2021.1.11"]),
+            KeyUsage::ALL
+        );
     }
 
     #[test]

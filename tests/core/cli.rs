@@ -19,7 +19,8 @@ fn tmp(name: &str) -> PathBuf {
 }
 
 fn json(out: &Output) -> serde_json::Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
 }
 
 /// Renders a QR code (alphanumeric mode, ECC Q) as a greyscale PNG, 4 px per module.
@@ -46,7 +47,10 @@ pub fn qr_png(text: &str) -> Vec<u8> {
     let mut enc = png::Encoder::new(&mut out, side as u32, side as u32);
     enc.set_color(png::ColorType::Grayscale);
     enc.set_depth(png::BitDepth::Eight);
-    enc.write_header().unwrap().write_image_data(&pixels).unwrap();
+    enc.write_header()
+        .unwrap()
+        .write_image_data(&pixels)
+        .unwrap();
     out
 }
 
@@ -57,14 +61,29 @@ fn verify_valid_invalid_and_usage_exit_codes() {
     std::fs::write(&pem, &s.pem).unwrap();
     let qr = hc1(&s, &vaccination());
 
-    let out = bin().args(["verify", "--trust"]).arg(&pem).args(["--at", "2021-06-01T00:00:00Z", "--json", &qr]).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = bin()
+        .args(["verify", "--trust"])
+        .arg(&pem)
+        .args(["--at", "2021-06-01T00:00:00Z", "--json", &qr])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let r = json(&out);
     assert_eq!(r["valid"], true);
     assert_eq!(r["certificate"]["alg"], "PS256");
 
     // Expired: exit 1, still exactly one JSON object.
-    let out = bin().args(["verify", "--trust"]).arg(&pem).args(["--at", "2030-01-01T00:00:00Z", "--json", &qr]).output().unwrap();
+    let out = bin()
+        .args(["verify", "--trust"])
+        .arg(&pem)
+        .args(["--at", "2030-01-01T00:00:00Z", "--json", &qr])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let r = json(&out);
     assert_eq!(r["valid"], false);
@@ -72,14 +91,25 @@ fn verify_valid_invalid_and_usage_exit_codes() {
     assert_eq!(r["errors"][0]["stage"], "policy");
 
     // Garbage: exit 1 with a decode code.
-    let out = bin().args(["verify", "--trust"]).arg(&pem).args(["--json", "NOT-A-CERT"]).output().unwrap();
+    let out = bin()
+        .args(["verify", "--trust"])
+        .arg(&pem)
+        .args(["--json", "NOT-A-CERT"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(json(&out)["errors"][0]["code"], "PREFIX_INVALID");
 
     // Usage errors: exit 2.
-    let missing = bin().args(["verify", "--trust", "/nonexistent.pem", &qr]).output().unwrap();
+    let missing = bin()
+        .args(["verify", "--trust", "/nonexistent.pem", &qr])
+        .output()
+        .unwrap();
     assert_eq!(missing.status.code(), Some(2));
-    let bad_at = bin().args(["verify", "--at", "yesterday", &qr]).output().unwrap();
+    let bad_at = bin()
+        .args(["verify", "--at", "yesterday", &qr])
+        .output()
+        .unwrap();
     assert_eq!(bad_at.status.code(), Some(2));
     let nothing = bin().args(["verify"]).output().unwrap();
     assert_eq!(nothing.status.code(), Some(2));
@@ -114,8 +144,19 @@ fn verify_from_a_qr_png_and_qr_not_found() {
     std::fs::write(&pem, &s.pem).unwrap();
     let img = tmp("cert.png");
     std::fs::write(&img, qr_png(&hc1(&s, &recovery()))).unwrap();
-    let out = bin().args(["verify", "--trust"]).arg(&pem).args(["--at", "2021-06-01T00:00:00Z", "--json", "--image"]).arg(&img).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    let out = bin()
+        .args(["verify", "--trust"])
+        .arg(&pem)
+        .args(["--at", "2021-06-01T00:00:00Z", "--json", "--image"])
+        .arg(&img)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     assert_eq!(json(&out)["certificate"]["type"], "recovery");
 
     // A blank PNG: QR_NOT_FOUND.
@@ -123,16 +164,27 @@ fn verify_from_a_qr_png_and_qr_not_found() {
     let mut bytes = Vec::new();
     let mut enc = png::Encoder::new(&mut bytes, 64, 64);
     enc.set_color(png::ColorType::Grayscale);
-    enc.write_header().unwrap().write_image_data(&[255u8; 64 * 64]).unwrap();
+    enc.write_header()
+        .unwrap()
+        .write_image_data(&[255u8; 64 * 64])
+        .unwrap();
     std::fs::write(&blank, bytes).unwrap();
-    let out = bin().args(["verify", "--json", "--image"]).arg(&blank).output().unwrap();
+    let out = bin()
+        .args(["verify", "--json", "--image"])
+        .arg(&blank)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(json(&out)["errors"][0]["code"], "QR_NOT_FOUND");
 
     // Not an image at all.
     let junk = tmp("junk.png");
     std::fs::write(&junk, b"hello").unwrap();
-    let out = bin().args(["verify", "--json", "--image"]).arg(&junk).output().unwrap();
+    let out = bin()
+        .args(["verify", "--json", "--image"])
+        .arg(&junk)
+        .output()
+        .unwrap();
     assert_eq!(json(&out)["errors"][0]["code"], "QR_NOT_FOUND");
 }
 
@@ -149,7 +201,17 @@ fn verify_with_an_eu_trust_list_file() {
     ]);
     let path = tmp("trust-list.json");
     std::fs::write(&path, list.to_string()).unwrap();
-    let out = bin().args(["verify", "--trust-list"]).arg(&path).args(["--at", "2021-06-01T00:00:00Z", "--json", &hc1(&s, &vaccination())]).output().unwrap();
+    let out = bin()
+        .args(["verify", "--trust-list"])
+        .arg(&path)
+        .args([
+            "--at",
+            "2021-06-01T00:00:00Z",
+            "--json",
+            &hc1(&s, &vaccination()),
+        ])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stderr).contains("kid does not equal"));
 }

@@ -1,5 +1,13 @@
 //! Integration tests of the verification core: one binary, modules by topic.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test code: a failed unwrap is a failed test"
+)]
+
 mod cli;
 mod pipeline;
 mod robustness;

@@ -1,7 +1,9 @@
 //! End-to-end pipeline tests with freshly minted keys: every algorithm and certificate type,
 //! and every kind of tampering the issue lists, each with its stable code.
 
-use coset::{CborSerializable, CoseSign1, CoseSign1Builder, HeaderBuilder, TaggedCborSerializable, iana};
+use coset::{
+    CborSerializable, CoseSign1, CoseSign1Builder, HeaderBuilder, TaggedCborSerializable, iana,
+};
 use dcc_gateway::crypto::{Alg, RingVerifier};
 use dcc_gateway::hcert::encode::wrap;
 use dcc_gateway::hcert::{self, ErrorCode, Limits, VerificationResult, VerifyOptions};
@@ -12,7 +14,13 @@ use time::Duration;
 use super::support::*;
 
 fn run(qr: &str, snap: &TrustSnapshot, at: time::OffsetDateTime) -> VerificationResult {
-    hcert::verify(qr, snap, &RingVerifier, &Limits::default(), &VerifyOptions::at(at))
+    hcert::verify(
+        qr,
+        snap,
+        &RingVerifier,
+        &Limits::default(),
+        &VerifyOptions::at(at),
+    )
 }
 
 fn codes(r: &VerificationResult) -> Vec<ErrorCode> {
@@ -24,7 +32,11 @@ fn valid_certificates_of_every_type_and_algorithm() {
     for alg in [Alg::Es256, Alg::Ps256] {
         let s = signer(alg);
         let snap = snapshot(&[&s]);
-        for (dcc, kind) in [(vaccination(), "vaccination"), (test_cert(), "test"), (recovery(), "recovery")] {
+        for (dcc, kind) in [
+            (vaccination(), "vaccination"),
+            (test_cert(), "test"),
+            (recovery(), "recovery"),
+        ] {
             let r = run(&hc1(&s, &dcc), &snap, T0);
             assert!(r.valid, "{alg:?} {kind}: {:?}", r.errors);
             assert!(r.warnings.is_empty(), "{:?}", r.warnings);
@@ -33,7 +45,10 @@ fn valid_certificates_of_every_type_and_algorithm() {
             assert_eq!(c.alg, alg);
             assert_eq!(c.issuer_country.as_deref(), Some("VN"));
             assert_eq!(c.kid, s.dsc.kid.to_base64());
-            assert_eq!(c.holder.family_name_std, dcc["nam"]["fnt"].as_str().map(str::to_owned));
+            assert_eq!(
+                c.holder.family_name_std,
+                dcc["nam"]["fnt"].as_str().map(str::to_owned)
+            );
             assert_eq!(r.provenance.dsc_source.as_deref(), Some("test"));
             assert!(c.dcc.is_none(), "minimal detail by default");
         }
@@ -44,8 +59,17 @@ fn valid_certificates_of_every_type_and_algorithm() {
 fn full_detail_returns_the_dcc_and_json_matches_the_contract() {
     let s = signer(Alg::Es256);
     let snap = snapshot(&[&s]);
-    let opts = VerifyOptions { detail: hcert::Detail::Full, ..VerifyOptions::at(T0) };
-    let r = hcert::verify(&hc1(&s, &vaccination()), &snap, &RingVerifier, &Limits::default(), &opts);
+    let opts = VerifyOptions {
+        detail: hcert::Detail::Full,
+        ..VerifyOptions::at(T0)
+    };
+    let r = hcert::verify(
+        &hc1(&s, &vaccination()),
+        &snap,
+        &RingVerifier,
+        &Limits::default(),
+        &opts,
+    );
     let json = serde_json::to_value(&r).unwrap();
     assert_eq!(json["valid"], true);
     assert_eq!(json["status"], "VALID");
@@ -68,7 +92,10 @@ fn flipped_signature_bit_is_signature_invalid() {
         msg.signature[5] ^= 0x01;
         let r = run(&wrap(&msg.to_tagged_vec().unwrap()), &snapshot(&[&s]), T0);
         assert_eq!(codes(&r), [ErrorCode::SignatureInvalid], "{alg:?}");
-        assert!(r.certificate.is_none(), "no data from an unverified certificate");
+        assert!(
+            r.certificate.is_none(),
+            "no data from an unverified certificate"
+        );
     }
 }
 
@@ -89,11 +116,22 @@ fn wrong_dsc_with_the_same_kid_is_signature_invalid_and_unknown_kid_is_kid_unkno
     let other = signer(Alg::Es256);
     // Sign with `other`'s key but claim `s`'s kid.
     let forged = wrap(
-        &dcc_gateway::hcert::encode::sign1(claims_for(&vaccination()), &s.dsc.kid.0, Alg::Es256, |tbs| other.key.sign(tbs))
-            .unwrap(),
+        &dcc_gateway::hcert::encode::sign1(
+            claims_for(&vaccination()),
+            &s.dsc.kid.0,
+            Alg::Es256,
+            |tbs| other.key.sign(tbs),
+        )
+        .unwrap(),
     );
-    assert_eq!(codes(&run(&forged, &snapshot(&[&s]), T0)), [ErrorCode::SignatureInvalid]);
-    assert_eq!(codes(&run(&hc1(&other, &vaccination()), &snapshot(&[&s]), T0)), [ErrorCode::KidUnknown]);
+    assert_eq!(
+        codes(&run(&forged, &snapshot(&[&s]), T0)),
+        [ErrorCode::SignatureInvalid]
+    );
+    assert_eq!(
+        codes(&run(&hc1(&other, &vaccination()), &snapshot(&[&s]), T0)),
+        [ErrorCode::KidUnknown]
+    );
 }
 
 #[test]
@@ -115,13 +153,22 @@ fn time_policy() {
     let qr = hc1(&s, &vaccination());
     let exp = T0 + Duration::days(365);
     assert!(run(&qr, &snap, exp).valid, "exp itself is still valid");
-    assert_eq!(codes(&run(&qr, &snap, exp + Duration::seconds(1))), [ErrorCode::CwtExpired]);
+    assert_eq!(
+        codes(&run(&qr, &snap, exp + Duration::seconds(1))),
+        [ErrorCode::CwtExpired]
+    );
     let iat = T0 - Duration::days(1);
     assert!(run(&qr, &snap, iat).valid);
-    assert_eq!(codes(&run(&qr, &snap, iat - Duration::seconds(1))), [ErrorCode::CwtNotYetValid]);
+    assert_eq!(
+        codes(&run(&qr, &snap, iat - Duration::seconds(1))),
+        [ErrorCode::CwtNotYetValid]
+    );
     // After the DSC expired (and after exp): both reported.
     let late = T0 + Duration::days(800);
-    assert_eq!(codes(&run(&qr, &snap, late)), [ErrorCode::CwtExpired, ErrorCode::DscNotValid]);
+    assert_eq!(
+        codes(&run(&qr, &snap, late)),
+        [ErrorCode::CwtExpired, ErrorCode::DscNotValid]
+    );
 }
 
 #[test]
@@ -147,19 +194,31 @@ fn key_usage_restricts_types_and_legacy_oids_count() {
     let s = signer_with(Alg::Es256, &spec);
     let snap = snapshot(&[&s]);
     assert!(run(&hc1(&s, &test_cert()), &snap, T0).valid);
-    assert_eq!(codes(&run(&hc1(&s, &vaccination()), &snap, T0)), [ErrorCode::KeyUsageMismatch]);
-    assert_eq!(codes(&run(&hc1(&s, &recovery()), &snap, T0)), [ErrorCode::KeyUsageMismatch]);
+    assert_eq!(
+        codes(&run(&hc1(&s, &vaccination()), &snap, T0)),
+        [ErrorCode::KeyUsageMismatch]
+    );
+    assert_eq!(
+        codes(&run(&hc1(&s, &recovery()), &snap, T0)),
+        [ErrorCode::KeyUsageMismatch]
+    );
 
     let mut legacy = dsc_spec();
     legacy.eku = vec![vec![1, 3, 6, 1, 4, 1, 0, 1847, 2021, 1, 2]];
     let s = signer_with(Alg::Ps256, &legacy);
     let snap = snapshot(&[&s]);
     assert!(run(&hc1(&s, &vaccination()), &snap, T0).valid);
-    assert_eq!(codes(&run(&hc1(&s, &test_cert()), &snap, T0)), [ErrorCode::KeyUsageMismatch]);
+    assert_eq!(
+        codes(&run(&hc1(&s, &test_cert()), &snap, T0)),
+        [ErrorCode::KeyUsageMismatch]
+    );
 
     // An EKU with only non-DCC OIDs allows every type.
     let mut other = dsc_spec();
-    other.eku = vec![vec![1, 3, 6, 1, 5, 5, 7, 3, 2], EKU_VACCINATION[..3].to_vec()];
+    other.eku = vec![
+        vec![1, 3, 6, 1, 5, 5, 7, 3, 2],
+        EKU_VACCINATION[..3].to_vec(),
+    ];
     let s = signer_with(Alg::Es256, &other);
     assert!(run(&hc1(&s, &recovery()), &snapshot(&[&s]), T0).valid);
 }
@@ -181,18 +240,39 @@ fn decode_errors_have_their_codes() {
     let lower = format!("hc1:{}", &qr[4..]);
     assert_eq!(codes(&run(&lower, &snap, T0)), [ErrorCode::PrefixInvalid]);
     assert_eq!(codes(&run(&qr[4..], &snap, T0)), [ErrorCode::PrefixInvalid]);
-    assert_eq!(codes(&run(&format!("HC2:{}", &qr[4..]), &snap, T0)), [ErrorCode::PrefixInvalid]);
+    assert_eq!(
+        codes(&run(&format!("HC2:{}", &qr[4..]), &snap, T0)),
+        [ErrorCode::PrefixInvalid]
+    );
     // Truncation: drop 1 char (length mod 3 breaks), 3 chars (zlib truncated).
-    assert_eq!(codes(&run(&qr[..qr.len() - 1], &snap, T0)), [ErrorCode::Base45Invalid]);
+    assert_eq!(
+        codes(&run(&qr[..qr.len() - 1], &snap, T0)),
+        [ErrorCode::Base45Invalid]
+    );
     let compressed = base45::decode(&qr[4..]).unwrap();
-    let truncated = format!("HC1:{}", base45::encode(&compressed[..compressed.len() - 5]));
-    assert_eq!(codes(&run(&truncated, &snap, T0)), [ErrorCode::DecompressFailed]);
-    assert_eq!(codes(&run(&format!("{qr}="), &snap, T0)), [ErrorCode::Base45Invalid]);
+    let truncated = format!(
+        "HC1:{}",
+        base45::encode(&compressed[..compressed.len() - 5])
+    );
+    assert_eq!(
+        codes(&run(&truncated, &snap, T0)),
+        [ErrorCode::DecompressFailed]
+    );
+    assert_eq!(
+        codes(&run(&format!("{qr}="), &snap, T0)),
+        [ErrorCode::Base45Invalid]
+    );
     // Not compressed: raw COSE in Base45.
-    let raw = format!("HC1:{}", base45::encode(cose(&s, claims_for(&vaccination()))));
+    let raw = format!(
+        "HC1:{}",
+        base45::encode(cose(&s, claims_for(&vaccination())))
+    );
     assert_eq!(codes(&run(&raw, &snap, T0)), [ErrorCode::DecompressFailed]);
     // Compressed garbage CBOR.
-    assert_eq!(codes(&run(&wrap(&[0x84, 0x40]), &snap, T0)), [ErrorCode::CoseInvalid]);
+    assert_eq!(
+        codes(&run(&wrap(&[0x84, 0x40]), &snap, T0)),
+        [ErrorCode::CoseInvalid]
+    );
 }
 
 #[test]
@@ -208,30 +288,99 @@ fn header_variants() {
             .try_create_signature(&[], |tbs| s.key.sign(tbs))
             .unwrap()
             .build();
-        wrap(&if tagged { msg.to_tagged_vec().unwrap() } else { msg.to_vec().unwrap() })
+        wrap(&if tagged {
+            msg.to_tagged_vec().unwrap()
+        } else {
+            msg.to_vec().unwrap()
+        })
     };
     let kid = s.dsc.kid.0.to_vec();
     let alg = || HeaderBuilder::new().algorithm(iana::Algorithm::ES256);
     // kid unprotected only, untagged: valid.
-    assert!(run(&build(alg().build(), HeaderBuilder::new().key_id(kid.clone()).build(), false), &snap, T0).valid);
+    assert!(
+        run(
+            &build(
+                alg().build(),
+                HeaderBuilder::new().key_id(kid.clone()).build(),
+                false
+            ),
+            &snap,
+            T0
+        )
+        .valid
+    );
     // everything unprotected (empty protected header): valid.
-    let r = run(&build(HeaderBuilder::new().build(), alg().key_id(kid.clone()).build(), true), &snap, T0);
+    let r = run(
+        &build(
+            HeaderBuilder::new().build(),
+            alg().key_id(kid.clone()).build(),
+            true,
+        ),
+        &snap,
+        T0,
+    );
     assert!(r.valid, "{:?}", r.errors);
     // protected kid right, unprotected wrong: valid (protected wins).
-    assert!(run(&build(alg().key_id(kid.clone()).build(), HeaderBuilder::new().key_id(b"foo".to_vec()).build(), true), &snap, T0).valid);
+    assert!(
+        run(
+            &build(
+                alg().key_id(kid.clone()).build(),
+                HeaderBuilder::new().key_id(b"foo".to_vec()).build(),
+                true
+            ),
+            &snap,
+            T0
+        )
+        .valid
+    );
     // protected kid wrong, unprotected right: invalid.
     assert_eq!(
-        codes(&run(&build(alg().key_id(b"foo".to_vec()).build(), HeaderBuilder::new().key_id(kid.clone()).build(), true), &snap, T0)),
+        codes(&run(
+            &build(
+                alg().key_id(b"foo".to_vec()).build(),
+                HeaderBuilder::new().key_id(kid.clone()).build(),
+                true
+            ),
+            &snap,
+            T0
+        )),
         [ErrorCode::KidUnknown]
     );
     // no kid anywhere.
-    assert_eq!(codes(&run(&build(alg().build(), HeaderBuilder::new().build(), true), &snap, T0)), [ErrorCode::KidMissing]);
+    assert_eq!(
+        codes(&run(
+            &build(alg().build(), HeaderBuilder::new().build(), true),
+            &snap,
+            T0
+        )),
+        [ErrorCode::KidMissing]
+    );
     // PS256 header on an EC key: the header does not pick the key type.
-    let ps = HeaderBuilder::new().algorithm(iana::Algorithm::PS256).key_id(kid.clone()).build();
-    assert_eq!(codes(&run(&build(ps, HeaderBuilder::new().build(), true), &snap, T0)), [ErrorCode::AlgUnsupported]);
+    let ps = HeaderBuilder::new()
+        .algorithm(iana::Algorithm::PS256)
+        .key_id(kid.clone())
+        .build();
+    assert_eq!(
+        codes(&run(
+            &build(ps, HeaderBuilder::new().build(), true),
+            &snap,
+            T0
+        )),
+        [ErrorCode::AlgUnsupported]
+    );
     // An algorithm outside ES256/PS256.
-    let es384 = HeaderBuilder::new().algorithm(iana::Algorithm::ES384).key_id(kid.clone()).build();
-    assert_eq!(codes(&run(&build(es384, HeaderBuilder::new().build(), true), &snap, T0)), [ErrorCode::AlgUnsupported]);
+    let es384 = HeaderBuilder::new()
+        .algorithm(iana::Algorithm::ES384)
+        .key_id(kid.clone())
+        .build();
+    assert_eq!(
+        codes(&run(
+            &build(es384, HeaderBuilder::new().build(), true),
+            &snap,
+            T0
+        )),
+        [ErrorCode::AlgUnsupported]
+    );
     // CWT tag 61 around tag 18.
     let mut double = vec![0xD8, 0x3D];
     double.extend_from_slice(&cose(&s, payload.clone()));
@@ -246,9 +395,18 @@ fn float_timestamps_are_accepted() {
     let dcc = V::serialized(&vaccination()).unwrap();
     let claims = V::Map(vec![
         (V::Integer(1.into()), V::Text("VN".into())),
-        (V::Integer(4.into()), V::Float((T0 + Duration::days(30)).unix_timestamp() as f64 + 0.933)),
-        (V::Integer(6.into()), V::Float((T0 - Duration::days(1)).unix_timestamp() as f64 + 0.5)),
-        (V::Integer((-260).into()), V::Map(vec![(V::Integer(1.into()), dcc)])),
+        (
+            V::Integer(4.into()),
+            V::Float((T0 + Duration::days(30)).unix_timestamp() as f64 + 0.933),
+        ),
+        (
+            V::Integer(6.into()),
+            V::Float((T0 - Duration::days(1)).unix_timestamp() as f64 + 0.5),
+        ),
+        (
+            V::Integer((-260).into()),
+            V::Map(vec![(V::Integer(1.into()), dcc)]),
+        ),
     ]);
     coset::cbor::ser::into_writer(&claims, &mut out).unwrap();
     let r = run(&wrap(&cose(&s, out)), &snapshot(&[&s]), T0);
@@ -264,15 +422,30 @@ fn payload_problems_after_a_good_signature() {
     two["r"] = recovery()["r"].clone();
     let r = run(&hc1(&s, &two), &snap, T0);
     assert!(!r.valid);
-    assert!(codes(&r).iter().all(|c| *c == ErrorCode::PayloadSchemaInvalid), "{:?}", r.errors);
+    assert!(
+        codes(&r)
+            .iter()
+            .all(|c| *c == ErrorCode::PayloadSchemaInvalid),
+        "{:?}",
+        r.errors
+    );
 
     let mut odd = vaccination();
     odd["v"][0]["mp"] = "NEW-VACCINE-2026".into();
     let r = run(&hc1(&s, &odd), &snap, T0);
     assert!(r.valid, "value-set findings are warnings by default");
     assert_eq!(r.warning_codes(), [ErrorCode::PayloadValuesetInvalid]);
-    let strict = VerifyOptions { strict_valuesets: true, ..VerifyOptions::at(T0) };
-    let r = hcert::verify(&hc1(&s, &odd), &snap, &RingVerifier, &Limits::default(), &strict);
+    let strict = VerifyOptions {
+        strict_valuesets: true,
+        ..VerifyOptions::at(T0)
+    };
+    let r = hcert::verify(
+        &hc1(&s, &odd),
+        &snap,
+        &RingVerifier,
+        &Limits::default(),
+        &strict,
+    );
     assert_eq!(codes(&r), [ErrorCode::PayloadValuesetInvalid]);
 }
 
@@ -292,8 +465,20 @@ fn both_backends_agree_on_good_and_tampered_signatures() {
             variants.push(wrap(&msg.to_tagged_vec().unwrap()));
         }
         for qr in variants {
-            let a = hcert::verify(&qr, &snap, &RingVerifier, &Limits::default(), &VerifyOptions::at(T0));
-            let b = hcert::verify(&qr, &snap, &RustCryptoVerifier, &Limits::default(), &VerifyOptions::at(T0));
+            let a = hcert::verify(
+                &qr,
+                &snap,
+                &RingVerifier,
+                &Limits::default(),
+                &VerifyOptions::at(T0),
+            );
+            let b = hcert::verify(
+                &qr,
+                &snap,
+                &RustCryptoVerifier,
+                &Limits::default(),
+                &VerifyOptions::at(T0),
+            );
             assert_eq!(a, b);
         }
     }

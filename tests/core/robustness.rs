@@ -12,7 +12,13 @@ use super::support::*;
 fn verify(qr: &str) -> hcert::VerificationResult {
     let s = SIGNER.with(|s| s.dsc.clone());
     let snap = dcc_gateway::trust::model::TrustSnapshot::new(1, [s]);
-    hcert::verify(qr, &snap, &RingVerifier, &Limits::default(), &VerifyOptions::at(T0))
+    hcert::verify(
+        qr,
+        &snap,
+        &RingVerifier,
+        &Limits::default(),
+        &VerifyOptions::at(T0),
+    )
 }
 
 thread_local! {
@@ -30,7 +36,10 @@ fn sixteen_mib_zlib_bomb_is_rejected_with_payload_too_large() {
     // before any decoding work.
     assert_eq!(r.error_codes(), [ErrorCode::PrefixInvalid]);
     // With the text limit lifted, the inflate cap stops it.
-    let limits = Limits { max_qr_chars: usize::MAX, ..Limits::default() };
+    let limits = Limits {
+        max_qr_chars: usize::MAX,
+        ..Limits::default()
+    };
     let snap = dcc_gateway::trust::model::TrustSnapshot::default();
     let r = hcert::verify(&qr, &snap, &RingVerifier, &limits, &VerifyOptions::at(T0));
     assert_eq!(r.error_codes(), [ErrorCode::PayloadTooLarge]);
@@ -50,7 +59,10 @@ fn a_small_bomb_that_fits_in_a_qr_code_is_capped() {
 fn deeply_nested_cbor_is_rejected() {
     let mut deep = vec![0x81u8; 5_000];
     deep.push(0);
-    assert_eq!(verify(&dcc_gateway::hcert::encode::wrap(&deep)).error_codes(), [ErrorCode::CoseInvalid]);
+    assert_eq!(
+        verify(&dcc_gateway::hcert::encode::wrap(&deep)).error_codes(),
+        [ErrorCode::CoseInvalid]
+    );
 }
 
 proptest! {

@@ -18,11 +18,21 @@ pub struct Signer {
 }
 
 pub fn csca_spec() -> CertSpec {
-    CertSpec::new("VN", "VN CSCA test", T0 - Duration::days(400), T0 + Duration::days(3650))
+    CertSpec::new(
+        "VN",
+        "VN CSCA test",
+        T0 - Duration::days(400),
+        T0 + Duration::days(3650),
+    )
 }
 
 pub fn dsc_spec() -> CertSpec {
-    CertSpec::new("VN", "VN DSC test", T0 - Duration::days(30), T0 + Duration::days(700))
+    CertSpec::new(
+        "VN",
+        "VN DSC test",
+        T0 - Duration::days(30),
+        T0 + Duration::days(700),
+    )
 }
 
 /// A DSC issued by a fresh CSCA, with the given spec.
@@ -32,7 +42,12 @@ pub fn signer_with(alg: Alg, spec: &CertSpec) -> Signer {
     let key = SignerKey::generate(alg).unwrap();
     let cert = mint::signed_by(spec, &key, &csca, &csca_key).unwrap();
     let dsc = Dsc::from_der(&cert.der, "test").unwrap();
-    Signer { key, dsc, pem: cert.pem, der: cert.der }
+    Signer {
+        key,
+        dsc,
+        pem: cert.pem,
+        der: cert.der,
+    }
 }
 
 pub fn signer(alg: Alg) -> Signer {

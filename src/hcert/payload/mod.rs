@@ -66,10 +66,17 @@ pub fn validate(dcc: &Json) -> PayloadReport {
         Some(validator) => {
             for err in validator.iter_errors(dcc).take(MAX_FINDINGS) {
                 let path = err.instance_path().to_string();
-                let path = if path.is_empty() { "/".to_owned() } else { path };
+                let path = if path.is_empty() {
+                    "/".to_owned()
+                } else {
+                    path
+                };
                 schema_errors.push(Finding::new(
                     ErrorCode::PayloadSchemaInvalid,
-                    format!("{path} violates the schema keyword \"{}\"", err.kind().keyword()),
+                    format!(
+                        "{path} violates the schema keyword \"{}\"",
+                        err.kind().keyword()
+                    ),
                 ));
             }
         }
@@ -78,7 +85,9 @@ pub fn validate(dcc: &Json) -> PayloadReport {
             "the bundled JSON schema could not be loaded",
         )),
     }
-    let valueset_findings = cert_type.map(|t| check_value_sets(dcc, t)).unwrap_or_default();
+    let valueset_findings = cert_type
+        .map(|t| check_value_sets(dcc, t))
+        .unwrap_or_default();
     PayloadReport {
         cert_type,
         schema_errors,
@@ -153,7 +162,10 @@ pub fn schema_index(ver: Option<&str>) -> usize {
 
 /// The bundled schema version used for a payload version.
 pub fn schema_version(ver: Option<&str>) -> &'static str {
-    SCHEMAS.get(schema_index(ver)).map(|(v, _)| *v).unwrap_or("1.3.3")
+    SCHEMAS
+        .get(schema_index(ver))
+        .map(|(v, _)| *v)
+        .unwrap_or("1.3.3")
 }
 
 fn validator_for(ver: Option<&str>) -> Option<&'static jsonschema::Validator> {
@@ -175,7 +187,10 @@ fn validator_for(ver: Option<&str>) -> Option<&'static jsonschema::Validator> {
 
 macro_rules! valueset {
     ($file:literal) => {
-        ($file, include_str!(concat!("data/valuesets/", $file, ".json")))
+        (
+            $file,
+            include_str!(concat!("data/valuesets/", $file, ".json")),
+        )
     };
 }
 
@@ -197,7 +212,11 @@ static VALUE_SETS: LazyLock<HashMap<&'static str, HashSet<String>>> = LazyLock::
         .map(|(name, text)| {
             let codes = serde_json::from_str::<Json>(text)
                 .ok()
-                .and_then(|v| v.get("valueSetValues")?.as_object().map(|m| m.keys().cloned().collect()))
+                .and_then(|v| {
+                    v.get("valueSetValues")?
+                        .as_object()
+                        .map(|m| m.keys().cloned().collect())
+                })
                 .unwrap_or_default();
             (*name, codes)
         })
@@ -206,7 +225,9 @@ static VALUE_SETS: LazyLock<HashMap<&'static str, HashSet<String>>> = LazyLock::
 
 /// Whether `code` is in the bundled value set `set` (e.g. `"country-2-codes"`).
 pub fn in_value_set(set: &str, code: &str) -> bool {
-    VALUE_SETS.get(set).is_some_and(|codes| codes.contains(code))
+    VALUE_SETS
+        .get(set)
+        .is_some_and(|codes| codes.contains(code))
 }
 
 /// Fields checked against value sets, per certificate type. The test-device list bundled
@@ -274,8 +295,16 @@ mod tests {
     fn valid_vaccination_passes_every_bundled_schema_version() {
         let report = validate(&vaccination());
         assert_eq!(report.cert_type, Some(CertType::Vaccination));
-        assert!(report.schema_errors.is_empty(), "{:?}", report.schema_errors);
-        assert!(report.valueset_findings.is_empty(), "{:?}", report.valueset_findings);
+        assert!(
+            report.schema_errors.is_empty(),
+            "{:?}",
+            report.schema_errors
+        );
+        assert!(
+            report.valueset_findings.is_empty(),
+            "{:?}",
+            report.valueset_findings
+        );
         // Every bundled schema compiles.
         for (v, _) in SCHEMAS {
             assert!(validator_for(Some(v)).is_some(), "schema {v}");
@@ -315,7 +344,11 @@ mod tests {
         odd["v"][0]["co"] = json!("XX");
         let report = validate(&odd);
         assert!(report.schema_errors.is_empty());
-        let codes: Vec<_> = report.valueset_findings.iter().map(|f| f.message.as_str()).collect();
+        let codes: Vec<_> = report
+            .valueset_findings
+            .iter()
+            .map(|f| f.message.as_str())
+            .collect();
         assert_eq!(report.valueset_findings.len(), 2, "{codes:?}");
         assert!(codes.iter().all(|m| !m.contains("BRAND-NEW")));
     }
