@@ -38,8 +38,28 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the HTTP gateway (embedded defaults: 127.0.0.1:8080, in-memory state, dev VN keys).
+    Serve(ServeArgs),
     /// Verify one HC1 certificate offline against the given trust material.
     Verify(VerifyArgs),
+    /// Write the OpenAPI document (default: openapi/openapi.json; `-` for stdout).
+    Openapi {
+        #[arg(long, default_value = "openapi/openapi.json")]
+        out: PathBuf,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// TOML configuration file (then `DCCGW_*` environment variables override it).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Listen address, e.g. 0.0.0.0:8080.
+    #[arg(long, value_name = "ADDR")]
+    pub bind: Option<String>,
+    /// Data directory (development keys, local state).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -83,6 +103,29 @@ fn parse_at(s: &str) -> Result<OffsetDateTime, String> {
 /// Runs the parsed command and returns the process exit code.
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
+        Command::Serve(args) => match crate::serve::run(&args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(message) => {
+                eprintln!("error: {message}");
+                ExitCode::from(EXIT_USAGE)
+            }
+        },
+        Command::Openapi { out } => {
+            let doc = crate::openapi::json();
+            let written = if out.as_os_str() == "-" {
+                writeln!(std::io::stdout(), "{doc}").map_err(|e| e.to_string())
+            } else {
+                std::fs::write(&out, format!("{doc}\n"))
+                    .map_err(|e| format!("{}: {e}", out.display()))
+            };
+            match written {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(message) => {
+                    eprintln!("error: {message}");
+                    ExitCode::from(EXIT_USAGE)
+                }
+            }
+        }
         Command::Verify(args) => match verify(&args) {
             Ok(code) => ExitCode::from(code),
             Err(message) => {

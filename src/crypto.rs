@@ -17,7 +17,7 @@
 use serde::Serialize;
 
 /// A supported HCERT signature algorithm.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
 pub enum Alg {
     #[serde(rename = "ES256")]
     Es256,

@@ -5,9 +5,13 @@
 
 pub mod cli;
 pub mod clock;
+pub mod config;
 pub mod crypto;
 pub mod hcert;
+pub mod http;
 pub mod keys;
+pub mod openapi;
 pub mod qr;
+pub mod serve;
 pub mod trust;
 pub mod util;

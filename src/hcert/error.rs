@@ -9,7 +9,7 @@
 use serde::Serialize;
 
 /// The pipeline stage an error or warning belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Stage {
     Decode,
@@ -20,7 +20,7 @@ pub enum Stage {
 
 /// Stable error codes, shared by the HTTP API and the CLI.
 #[non_exhaustive]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ErrorCode {
     PrefixInvalid,
@@ -130,7 +130,7 @@ pub trait Coded: std::fmt::Display {
 }
 
 /// One error or warning as it appears in a `VerificationResult`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Finding {
     pub code: ErrorCode,
     pub stage: Stage,

@@ -9,7 +9,9 @@ use crate::crypto::Alg;
 
 /// How much of the certificate to return. `Minimal` (the default) is what a gate agent needs:
 /// type, dates, issuer, holder name and date of birth. `Full` adds the whole DCC.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Detail {
     #[default]
@@ -17,7 +19,7 @@ pub enum Detail {
     Full,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Status {
     Valid,
@@ -25,7 +27,7 @@ pub enum Status {
 }
 
 /// The verdict on one QR code.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct VerificationResult {
     pub valid: bool,
     pub status: Status,
@@ -51,7 +53,7 @@ impl VerificationResult {
 }
 
 /// What the signed certificate says (only after the signature verified).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct CertificateInfo {
     #[serde(rename = "type")]
     pub cert_type: Option<CertType>,
@@ -66,10 +68,11 @@ pub struct CertificateInfo {
     pub uvci: Option<String>,
     pub holder: Holder,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
     pub dcc: Option<Json>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Holder {
     pub family_name: Option<String>,
     pub given_name: Option<String>,
@@ -79,7 +82,7 @@ pub struct Holder {
 }
 
 /// Which trust material produced the verdict.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Provenance {
     pub trust_snapshot: String,
     #[serde(skip_serializing_if = "Option::is_none")]

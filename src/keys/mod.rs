@@ -5,4 +5,5 @@
 //! committed). PS256 keys are RSA-2048 generated with the `rsa` crate (ring cannot generate
 //! RSA keys) and then used only through ring.
 
+pub mod dev;
 pub mod mint;

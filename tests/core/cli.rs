@@ -4,7 +4,6 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 
 use dcc_gateway::crypto::Alg;
-use qrcode::{EcLevel, QrCode};
 
 use super::support::*;
 
@@ -21,37 +20,6 @@ fn tmp(name: &str) -> PathBuf {
 fn json(out: &Output) -> serde_json::Value {
     serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
-}
-
-/// Renders a QR code (alphanumeric mode, ECC Q) as a greyscale PNG, 4 px per module.
-pub fn qr_png(text: &str) -> Vec<u8> {
-    let code = QrCode::with_error_correction_level(text.as_bytes(), EcLevel::Q).unwrap();
-    let modules = code.width();
-    let scale = 4;
-    let quiet = 4;
-    let side = (modules + 2 * quiet) * scale;
-    let colors = code.to_colors();
-    let mut pixels = vec![255u8; side * side];
-    for y in 0..modules {
-        for x in 0..modules {
-            if colors[y * modules + x] == qrcode::Color::Dark {
-                for dy in 0..scale {
-                    for dx in 0..scale {
-                        pixels[((y + quiet) * scale + dy) * side + (x + quiet) * scale + dx] = 0;
-                    }
-                }
-            }
-        }
-    }
-    let mut out = Vec::new();
-    let mut enc = png::Encoder::new(&mut out, side as u32, side as u32);
-    enc.set_color(png::ColorType::Grayscale);
-    enc.set_depth(png::BitDepth::Eight);
-    enc.write_header()
-        .unwrap()
-        .write_image_data(&pixels)
-        .unwrap();
-    out
 }
 
 #[test]

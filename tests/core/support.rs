@@ -4,6 +4,7 @@ use dcc_gateway::crypto::Alg;
 use dcc_gateway::hcert::encode::{NewClaims, cwt_claims, sign1, wrap};
 use dcc_gateway::keys::mint::{self, CertSpec, SignerKey};
 use dcc_gateway::trust::model::{Dsc, TrustSnapshot};
+use qrcode::{EcLevel, QrCode};
 use serde_json::{Value as Json, json};
 use time::{Duration, OffsetDateTime, macros::datetime};
 
@@ -115,4 +116,35 @@ pub fn cose(s: &Signer, payload: Vec<u8>) -> Vec<u8> {
 /// A complete HC1 string.
 pub fn hc1(s: &Signer, dcc: &Json) -> String {
     wrap(&cose(s, claims_for(dcc)))
+}
+
+/// Renders a QR code (alphanumeric mode, ECC Q) as a greyscale PNG, 4 px per module.
+pub fn qr_png(text: &str) -> Vec<u8> {
+    let code = QrCode::with_error_correction_level(text.as_bytes(), EcLevel::Q).unwrap();
+    let modules = code.width();
+    let scale = 4;
+    let quiet = 4;
+    let side = (modules + 2 * quiet) * scale;
+    let colors = code.to_colors();
+    let mut pixels = vec![255u8; side * side];
+    for y in 0..modules {
+        for x in 0..modules {
+            if colors[y * modules + x] == qrcode::Color::Dark {
+                for dy in 0..scale {
+                    for dx in 0..scale {
+                        pixels[((y + quiet) * scale + dy) * side + (x + quiet) * scale + dx] = 0;
+                    }
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let mut enc = png::Encoder::new(&mut out, side as u32, side as u32);
+    enc.set_color(png::ColorType::Grayscale);
+    enc.set_depth(png::BitDepth::Eight);
+    enc.write_header()
+        .unwrap()
+        .write_image_data(&pixels)
+        .unwrap();
+    out
 }

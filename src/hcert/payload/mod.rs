@@ -22,7 +22,7 @@ use serde_json::Value as Json;
 use super::error::{ErrorCode, Finding};
 
 /// The kind of certificate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum CertType {
     Vaccination,

@@ -1,0 +1,68 @@
+//! Request and response bodies of the verify API.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::hcert::{Detail, VerificationResult};
+
+/// `POST /v1/verify` (JSON form; a `text/plain` body holding just the QR text also works).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyRequest {
+    /// The QR text, `HC1:…`.
+    pub qr: String,
+    /// Verify at this instant (RFC 3339); default now.
+    #[serde(default)]
+    pub at: Option<String>,
+    #[serde(default)]
+    pub detail: Option<Detail>,
+    /// Codes outside the EU value sets are errors.
+    #[serde(default)]
+    pub strict_valuesets: Option<bool>,
+}
+
+/// One item of a batch.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchItem {
+    pub qr: String,
+    #[serde(default)]
+    pub at: Option<String>,
+}
+
+/// `POST /v1/verify/batch`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchRequest {
+    pub items: Vec<BatchItem>,
+    #[serde(default)]
+    pub detail: Option<Detail>,
+    #[serde(default)]
+    pub strict_valuesets: Option<bool>,
+}
+
+/// Results in the order of the request's items.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BatchResponse {
+    pub results: Vec<VerificationResult>,
+}
+
+/// Query parameters of `POST /v1/verify/image`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ImageQuery {
+    /// Verify at this instant (RFC 3339); default now.
+    pub at: Option<String>,
+    pub detail: Option<Detail>,
+    pub strict_valuesets: Option<bool>,
+}
+
+/// `GET /readyz`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Readiness {
+    pub status: &'static str,
+    pub trust_snapshot: Option<String>,
+    pub snapshot_version: Option<u64>,
+    pub dscs: usize,
+    pub redis: &'static str,
+}

@@ -1,0 +1,176 @@
+//! Prometheus metrics without personal data: counts by endpoint, verdict and error code,
+//! cache hits, rate limiting, Redis errors, and a latency histogram. No labels carry client
+//! input.
+
+use std::sync::LazyLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::hcert::ErrorCode;
+
+#[derive(Default)]
+pub struct Counter(AtomicU64);
+
+impl Counter {
+    pub fn inc(&self) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+    pub fn add(&self, n: u64) {
+        self.0.fetch_add(n, Ordering::Relaxed);
+    }
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// Latency buckets in microseconds.
+const BUCKETS_US: [u64; 10] = [
+    100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 100_000, 1_000_000,
+];
+
+pub struct Metrics {
+    pub requests_verify: Counter,
+    pub requests_batch: Counter,
+    pub requests_image: Counter,
+    pub verdict_valid: Counter,
+    pub verdict_invalid: Counter,
+    pub errors_by_code: Vec<(ErrorCode, Counter)>,
+    pub cache_hits: Counter,
+    pub cache_misses: Counter,
+    pub rate_limited: Counter,
+    pub redis_errors: Counter,
+    latency_buckets: [Counter; 10],
+    latency_count: Counter,
+    latency_sum_us: Counter,
+}
+
+pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| Metrics {
+    requests_verify: Counter::default(),
+    requests_batch: Counter::default(),
+    requests_image: Counter::default(),
+    verdict_valid: Counter::default(),
+    verdict_invalid: Counter::default(),
+    errors_by_code: ErrorCode::ALL
+        .iter()
+        .map(|c| (*c, Counter::default()))
+        .collect(),
+    cache_hits: Counter::default(),
+    cache_misses: Counter::default(),
+    rate_limited: Counter::default(),
+    redis_errors: Counter::default(),
+    latency_buckets: Default::default(),
+    latency_count: Counter::default(),
+    latency_sum_us: Counter::default(),
+});
+
+impl Metrics {
+    pub fn verdict(&self, result: &crate::hcert::VerificationResult) {
+        if result.valid {
+            self.verdict_valid.inc();
+        } else {
+            self.verdict_invalid.inc();
+        }
+        for f in &result.errors {
+            if let Some((_, c)) = self.errors_by_code.iter().find(|(code, _)| *code == f.code) {
+                c.inc();
+            }
+        }
+    }
+
+    pub fn observe_latency(&self, d: std::time::Duration) {
+        let us = u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+        for (bound, counter) in BUCKETS_US.iter().zip(&self.latency_buckets) {
+            if us <= *bound {
+                counter.inc();
+            }
+        }
+        self.latency_count.inc();
+        self.latency_sum_us.add(us);
+    }
+
+    /// Prometheus text exposition format.
+    pub fn render(
+        &self,
+        snapshot_dscs: usize,
+        snapshot_version: u64,
+        cache_entries: usize,
+    ) -> String {
+        use std::fmt::Write;
+        let mut o = String::with_capacity(4096);
+        let mut line = |s: String| {
+            let _ = writeln!(o, "{s}");
+        };
+        line("# TYPE dccgw_requests_total counter".into());
+        for (ep, c) in [
+            ("verify", &self.requests_verify),
+            ("batch", &self.requests_batch),
+            ("image", &self.requests_image),
+        ] {
+            line(format!(
+                "dccgw_requests_total{{endpoint=\"{ep}\"}} {}",
+                c.get()
+            ));
+        }
+        line("# TYPE dccgw_verdicts_total counter".into());
+        line(format!(
+            "dccgw_verdicts_total{{valid=\"true\"}} {}",
+            self.verdict_valid.get()
+        ));
+        line(format!(
+            "dccgw_verdicts_total{{valid=\"false\"}} {}",
+            self.verdict_invalid.get()
+        ));
+        line("# TYPE dccgw_verdict_errors_total counter".into());
+        for (code, c) in &self.errors_by_code {
+            line(format!(
+                "dccgw_verdict_errors_total{{code=\"{code}\"}} {}",
+                c.get()
+            ));
+        }
+        line("# TYPE dccgw_cache_total counter".into());
+        line(format!(
+            "dccgw_cache_total{{result=\"hit\"}} {}",
+            self.cache_hits.get()
+        ));
+        line(format!(
+            "dccgw_cache_total{{result=\"miss\"}} {}",
+            self.cache_misses.get()
+        ));
+        line("# TYPE dccgw_cache_entries gauge".into());
+        line(format!("dccgw_cache_entries {cache_entries}"));
+        line("# TYPE dccgw_rate_limited_total counter".into());
+        line(format!(
+            "dccgw_rate_limited_total {}",
+            self.rate_limited.get()
+        ));
+        line("# TYPE dccgw_redis_errors_total counter".into());
+        line(format!(
+            "dccgw_redis_errors_total {}",
+            self.redis_errors.get()
+        ));
+        line("# TYPE dccgw_trust_dscs gauge".into());
+        line(format!("dccgw_trust_dscs {snapshot_dscs}"));
+        line("# TYPE dccgw_trust_snapshot_version gauge".into());
+        line(format!("dccgw_trust_snapshot_version {snapshot_version}"));
+        line("# TYPE dccgw_verify_latency_seconds histogram".into());
+        for (bound, c) in BUCKETS_US.iter().zip(&self.latency_buckets) {
+            line(format!(
+                "dccgw_verify_latency_seconds_bucket{{le=\"{}\"}} {}",
+                *bound as f64 / 1e6,
+                c.get()
+            ));
+        }
+        line(format!(
+            "dccgw_verify_latency_seconds_bucket{{le=\"+Inf\"}} {}",
+            self.latency_count.get()
+        ));
+        line(format!(
+            "dccgw_verify_latency_seconds_sum {}",
+            self.latency_sum_us.get() as f64 / 1e6
+        ));
+        line(format!(
+            "dccgw_verify_latency_seconds_count {}",
+            self.latency_count.get()
+        ));
+        o
+    }
+}

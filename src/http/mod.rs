@@ -1,0 +1,151 @@
+//! The actix-web gateway: application state, routes, server setup. Only this module imports
+//! actix; errors become HTTP in `error.rs` alone.
+
+pub mod auth;
+pub mod cache;
+pub mod dto;
+pub mod error;
+pub mod metrics;
+pub mod rate_limit;
+pub mod routes;
+
+use std::net::TcpListener;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use actix_web::middleware::DefaultHeaders;
+use actix_web::{App, HttpServer, web};
+use arc_swap::ArcSwapOption;
+
+use crate::config::Settings;
+use crate::hcert::Limits;
+use crate::trust::model::TrustSnapshot;
+
+/// Shared state of one instance.
+pub struct AppState {
+    pub settings: Settings,
+    pub limits: Limits,
+    /// The trust snapshot the hot path reads; swapped atomically on refresh.
+    pub snapshot: ArcSwapOption<TrustSnapshot>,
+    pub clients: auth::Clients,
+    pub limiter: rate_limit::Limiter,
+    pub cache: cache::ResultCache,
+    /// Set once the first Redis connection succeeds (the manager reconnects by itself).
+    pub redis: Arc<OnceLock<redis::aio::ConnectionManager>>,
+}
+
+impl AppState {
+    /// Builds the state; `redis` may still be empty (connected later in the background).
+    pub fn new(
+        settings: Settings,
+        snapshot: Option<TrustSnapshot>,
+        redis: Option<redis::aio::ConnectionManager>,
+    ) -> AppState {
+        let limits = Limits {
+            max_image_bytes: settings.http.max_image_bytes,
+            ..Limits::default()
+        };
+        let cell = Arc::new(OnceLock::new());
+        if let Some(r) = redis.clone() {
+            let _ = cell.set(r);
+        }
+        AppState {
+            clients: auth::Clients::from_settings(&settings),
+            limiter: rate_limit::Limiter::new(
+                &settings.tiers,
+                Arc::clone(&cell),
+                &settings.redis_prefix,
+            ),
+            cache: cache::ResultCache::new(settings.cache_capacity),
+            snapshot: ArcSwapOption::new(snapshot.map(Arc::new)),
+            limits,
+            settings,
+            redis: cell,
+        }
+    }
+}
+
+/// Routes of the public API.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/v1/verify", web::post().to(routes::verify))
+        .route("/v1/verify/batch", web::post().to(routes::batch))
+        .route("/v1/verify/image", web::post().to(routes::image))
+        .route("/healthz", web::get().to(routes::healthz))
+        .route("/readyz", web::get().to(routes::readyz))
+        .route("/metrics", web::get().to(routes::metrics))
+        .route("/openapi.json", web::get().to(routes::openapi))
+        .default_service(web::to(routes::not_found));
+}
+
+/// Connects to Redis in the background, retrying until it answers.
+pub fn connect_redis_in_background(
+    url: String,
+    cell: Arc<OnceLock<redis::aio::ConnectionManager>>,
+) {
+    actix_web::rt::spawn(async move {
+        loop {
+            if let Ok(client) = redis::Client::open(url.as_str()) {
+                let config = redis::aio::ConnectionManagerConfig::new()
+                    .set_connection_timeout(Some(Duration::from_millis(500)))
+                    .set_response_timeout(Some(Duration::from_millis(200)));
+                let attempt = tokio::time::timeout(
+                    Duration::from_secs(2),
+                    client.get_connection_manager_with_config(config),
+                )
+                .await;
+                if let Ok(Ok(manager)) = attempt {
+                    let _ = cell.set(manager);
+                    tracing::info!("redis connected");
+                    return;
+                }
+            }
+            tracing::warn!("redis not reachable yet; local rate limits only, retrying");
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
+    });
+}
+
+/// Starts the server on `listener`; returns the server handle to await or stop.
+pub fn start(
+    state: Arc<AppState>,
+    listener: TcpListener,
+) -> std::io::Result<actix_web::dev::Server> {
+    let http = state.settings.http.clone();
+    let workers = state
+        .settings
+        .workers
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from));
+    if let Some(url) = state.settings.redis_url.clone()
+        && state.redis.get().is_none()
+    {
+        connect_redis_in_background(url, Arc::clone(&state.redis));
+    }
+    let housekeeping = Arc::clone(&state);
+    actix_web::rt::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            housekeeping.limiter.housekeeping();
+        }
+    });
+    let data = web::Data::from(state);
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .wrap(
+                DefaultHeaders::new()
+                    .add(("X-Content-Type-Options", "nosniff"))
+                    .add(("Referrer-Policy", "no-referrer"))
+                    .add(("X-Frame-Options", "DENY")),
+            )
+            .configure(configure)
+    })
+    .workers(workers)
+    .client_request_timeout(Duration::from_secs(http.client_request_timeout_secs))
+    .client_disconnect_timeout(Duration::from_secs(2))
+    .keep_alive(Duration::from_secs(http.keep_alive_secs))
+    .max_connections(http.max_connections_per_worker)
+    .shutdown_timeout(30)
+    .listen(listener)?
+    .run();
+    Ok(server)
+}

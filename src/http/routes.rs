@@ -1,0 +1,384 @@
+//! The verify API handlers. Order of checks for every verify endpoint: authenticate (401/403),
+//! rate limit (429), read the body within its bound (413), media type (415), parse (400),
+//! trust snapshot present (503), then verify (200 with the verdict, valid or not).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use actix_web::http::header::{self, ContentType};
+use actix_web::{HttpRequest, HttpResponse, web};
+use futures_util::StreamExt;
+use time::OffsetDateTime;
+
+use super::AppState;
+use super::dto::{BatchRequest, BatchResponse, ImageQuery, Readiness, VerifyRequest};
+use super::error::{ApiError, payload_error};
+use super::metrics::METRICS;
+use super::rate_limit::Allowance;
+use crate::config::Endpoint;
+use crate::hcert::{self, Detail, Finding, VerificationResult, VerifyOptions};
+use crate::trust::model::TrustSnapshot;
+
+/// Reads a request body, refusing more than `limit` bytes without buffering them.
+async fn read_body(mut payload: web::Payload, limit: usize) -> Result<web::BytesMut, ApiError> {
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(payload_error)?;
+        if body.len() + chunk.len() > limit {
+            return Err(ApiError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+fn content_type(req: &HttpRequest) -> String {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .unwrap_or_default()
+}
+
+fn parse_at(at: Option<&str>) -> Result<OffsetDateTime, ApiError> {
+    match at {
+        None => Ok(crate::clock::now()),
+        Some(s) => crate::util::parse_rfc3339(s)
+            .ok_or(ApiError::BadRequest("`at` must be an RFC 3339 instant")),
+    }
+}
+
+fn with_limits(
+    mut res: actix_web::HttpResponseBuilder,
+    a: Allowance,
+) -> actix_web::HttpResponseBuilder {
+    res.insert_header(("RateLimit-Limit", a.limit.to_string()));
+    res.insert_header(("RateLimit-Remaining", a.remaining.to_string()));
+    res.insert_header(("RateLimit-Reset", a.reset_secs.to_string()));
+    res.insert_header((header::CACHE_CONTROL, "no-store"));
+    res
+}
+
+async fn admit(
+    req: &HttpRequest,
+    state: &AppState,
+    endpoint: Endpoint,
+) -> Result<Allowance, ApiError> {
+    let caller = state.clients.authenticate(req, endpoint)?;
+    state.limiter.check(&caller).await
+}
+
+fn snapshot(state: &AppState) -> Result<Arc<TrustSnapshot>, ApiError> {
+    state.snapshot.load_full().ok_or(ApiError::NotReady)
+}
+
+/// Verifies one QR text through the result cache.
+pub fn verify_cached(
+    state: &AppState,
+    snap: &TrustSnapshot,
+    qr: &str,
+    opts: &VerifyOptions,
+) -> VerificationResult {
+    let key = super::cache::ResultCache::key(qr, &snap.id);
+    let outcome = match state.cache.get(&key) {
+        Some(hit) => {
+            METRICS.cache_hits.inc();
+            hit
+        }
+        None => {
+            METRICS.cache_misses.inc();
+            let outcome = Arc::new(hcert::check_signed(
+                qr,
+                snap,
+                crate::crypto::default_verifier(),
+                &state.limits,
+            ));
+            state.cache.insert(key, Arc::clone(&outcome));
+            outcome
+        }
+    };
+    let result = hcert::evaluate(&outcome, snap, opts);
+    METRICS.verdict(&result);
+    result
+}
+
+fn log_verdict(endpoint: &str, r: &VerificationResult, started: Instant) {
+    // kid, country, codes and latency only: never names, dates of birth, UVCIs or QR text.
+    let codes: Vec<&str> = r.errors.iter().map(|f| f.code.as_str()).collect();
+    tracing::info!(
+        endpoint,
+        valid = r.valid,
+        codes = ?codes,
+        kid = r.certificate.as_ref().map(|c| c.kid.as_str()),
+        country = r.certificate.as_ref().and_then(|c| c.issuer_country.as_deref()),
+        latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+        "verdict"
+    );
+}
+
+/// Verify one QR code.
+#[utoipa::path(
+    post, path = "/v1/verify", tag = "verify",
+    request_body(content(
+        (VerifyRequest = "application/json"),
+        (String = "text/plain", example = "HC1:NCFOXN%TS3DH3ZSUZK+.V0ETD%65NL-AH-R6IOO6+IUKRG*I.I7BGSCT"),
+    )),
+    responses(
+        (status = 200, description = "The verdict, valid or not", body = VerificationResult),
+        (status = 400, body = super::error::ErrorBody), (status = 401, body = super::error::ErrorBody),
+        (status = 413, body = super::error::ErrorBody), (status = 415, body = super::error::ErrorBody),
+        (status = 429, body = super::error::ErrorBody), (status = 503, body = super::error::ErrorBody),
+    ),
+    security((), ("bearer" = []), ("api_key" = []))
+)]
+pub async fn verify(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let started = Instant::now();
+    METRICS.requests_verify.inc();
+    let allowance = admit(&req, &state, Endpoint::Verify).await?;
+    let body = read_body(payload, state.settings.http.max_body_bytes).await?;
+    let (qr, opts) = match content_type(&req).as_str() {
+        "application/json" => {
+            let r: VerifyRequest = serde_json::from_slice(&body)
+                .map_err(|_| ApiError::BadRequest("JSON does not match VerifyRequest"))?;
+            let opts = VerifyOptions {
+                at: parse_at(r.at.as_deref())?,
+                detail: r.detail.unwrap_or_default(),
+                strict_valuesets: r
+                    .strict_valuesets
+                    .unwrap_or(state.settings.strict_valuesets),
+            };
+            (r.qr, opts)
+        }
+        "text/plain" => {
+            let text = std::str::from_utf8(&body)
+                .map_err(|_| ApiError::BadRequest("the text body is not UTF-8"))?;
+            let text = text.strip_suffix('\n').unwrap_or(text);
+            let text = text.strip_suffix('\r').unwrap_or(text);
+            let opts = VerifyOptions {
+                strict_valuesets: state.settings.strict_valuesets,
+                ..VerifyOptions::at(crate::clock::now())
+            };
+            (text.to_owned(), opts)
+        }
+        _ => {
+            return Err(ApiError::UnsupportedMediaType(
+                "use application/json or text/plain",
+            ));
+        }
+    };
+    let snap = snapshot(&state)?;
+    let result = verify_cached(&state, &snap, &qr, &opts);
+    METRICS.observe_latency(started.elapsed());
+    log_verdict("verify", &result, started);
+    Ok(with_limits(HttpResponse::Ok(), allowance).json(result))
+}
+
+/// Verify up to 100 QR codes; results in input order.
+#[utoipa::path(
+    post, path = "/v1/verify/batch", tag = "verify",
+    request_body(content = BatchRequest, content_type = "application/json"),
+    responses(
+        (status = 200, body = BatchResponse),
+        (status = 400, body = super::error::ErrorBody), (status = 401, body = super::error::ErrorBody),
+        (status = 413, body = super::error::ErrorBody), (status = 415, body = super::error::ErrorBody),
+        (status = 429, body = super::error::ErrorBody), (status = 503, body = super::error::ErrorBody),
+    ),
+    security((), ("bearer" = []), ("api_key" = []))
+)]
+pub async fn batch(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let started = Instant::now();
+    METRICS.requests_batch.inc();
+    let allowance = admit(&req, &state, Endpoint::Batch).await?;
+    let body = read_body(payload, state.settings.http.max_batch_body_bytes).await?;
+    if content_type(&req) != "application/json" {
+        return Err(ApiError::UnsupportedMediaType("use application/json"));
+    }
+    let r: BatchRequest = serde_json::from_slice(&body)
+        .map_err(|_| ApiError::BadRequest("JSON does not match BatchRequest"))?;
+    if r.items.len() > state.settings.http.max_batch_items {
+        return Err(ApiError::BatchTooLarge);
+    }
+    let detail = r.detail.unwrap_or_default();
+    let strict = r
+        .strict_valuesets
+        .unwrap_or(state.settings.strict_valuesets);
+    let mut jobs = Vec::with_capacity(r.items.len());
+    for item in r.items {
+        let opts = VerifyOptions {
+            at: parse_at(item.at.as_deref())?,
+            detail,
+            strict_valuesets: strict,
+        };
+        jobs.push((item.qr, opts));
+    }
+    let snap = snapshot(&state)?;
+    let state2 = state.clone();
+    let results = web::block(move || {
+        jobs.iter()
+            .map(|(qr, opts)| verify_cached(&state2, &snap, qr, opts))
+            .collect::<Vec<_>>()
+    })
+    .await
+    .map_err(|_| ApiError::Internal)?;
+    METRICS.observe_latency(started.elapsed());
+    for r in &results {
+        log_verdict("batch", r, started);
+    }
+    Ok(with_limits(HttpResponse::Ok(), allowance).json(BatchResponse { results }))
+}
+
+/// Verify the QR code in a photo (multipart form field, or a raw PNG/JPEG body; ≤ 2 MiB).
+#[utoipa::path(
+    post, path = "/v1/verify/image", tag = "verify",
+    params(ImageQuery),
+    request_body(content(
+        (Vec<u8> = "image/png"), (Vec<u8> = "image/jpeg"), (Vec<u8> = "multipart/form-data"),
+    )),
+    responses(
+        (status = 200, description = "The verdict; QR_NOT_FOUND when the image holds no QR code", body = VerificationResult),
+        (status = 401, body = super::error::ErrorBody), (status = 413, body = super::error::ErrorBody),
+        (status = 415, body = super::error::ErrorBody), (status = 429, body = super::error::ErrorBody),
+    ),
+    security((), ("bearer" = []), ("api_key" = []))
+)]
+pub async fn image(
+    req: HttpRequest,
+    payload: web::Payload,
+    query: web::Query<ImageQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let started = Instant::now();
+    METRICS.requests_image.inc();
+    let allowance = admit(&req, &state, Endpoint::Image).await?;
+    let limit = state.settings.http.max_image_bytes;
+    let bytes = match content_type(&req).as_str() {
+        "image/png" | "image/jpeg" | "application/octet-stream" => {
+            read_body(payload, limit).await?.to_vec()
+        }
+        "multipart/form-data" => first_multipart_file(&req, payload, limit).await?,
+        _ => {
+            return Err(ApiError::UnsupportedMediaType(
+                "use image/png, image/jpeg or multipart/form-data",
+            ));
+        }
+    };
+    let opts = VerifyOptions {
+        at: parse_at(query.at.as_deref())?,
+        detail: query.detail.unwrap_or(Detail::Minimal),
+        strict_valuesets: query
+            .strict_valuesets
+            .unwrap_or(state.settings.strict_valuesets),
+    };
+    let snap = snapshot(&state)?;
+    let state2 = state.clone();
+    let result = web::block(
+        move || match crate::qr::decode_image(&bytes, &state2.limits) {
+            Ok(qr) => verify_cached(&state2, &snap, &qr, &opts),
+            Err(e) => {
+                let r = hcert::rejected(Finding::from_error(&e), &snap, &opts);
+                METRICS.verdict(&r);
+                r
+            }
+        },
+    )
+    .await
+    .map_err(|_| ApiError::Internal)?;
+    METRICS.observe_latency(started.elapsed());
+    log_verdict("image", &result, started);
+    Ok(with_limits(HttpResponse::Ok(), allowance).json(result))
+}
+
+async fn first_multipart_file(
+    req: &HttpRequest,
+    payload: web::Payload,
+    limit: usize,
+) -> Result<Vec<u8>, ApiError> {
+    let mut form = actix_multipart::Multipart::new(req.headers(), payload);
+    let mut total = 0usize;
+    while let Some(field) = form.next().await {
+        let mut field = field.map_err(|_| ApiError::BadRequest("malformed multipart body"))?;
+        let is_file = field
+            .content_disposition()
+            .and_then(|cd| cd.get_filename())
+            .is_some()
+            || field.name() == Some("image");
+        let mut data = Vec::new();
+        while let Some(chunk) = field.next().await {
+            let chunk = chunk.map_err(|_| ApiError::BadRequest("malformed multipart body"))?;
+            total += chunk.len();
+            if total > limit {
+                return Err(ApiError::TooLarge);
+            }
+            data.extend_from_slice(&chunk);
+        }
+        if is_file {
+            return Ok(data);
+        }
+    }
+    Err(ApiError::BadRequest("the form has no image field"))
+}
+
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "alive")))]
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(ContentType::json())
+        .body(r#"{"status":"ok"}"#)
+}
+
+/// Readiness: a trust snapshot is loaded.
+#[utoipa::path(get, path = "/readyz", tag = "operations", responses((status = 200, body = Readiness), (status = 503, body = Readiness)))]
+pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    let snap = state.snapshot.load_full();
+    let redis = match (&state.settings.redis_url, state.redis.get()) {
+        (None, _) => "disabled",
+        (Some(_), Some(_)) => "connected",
+        (Some(_), None) => "connecting",
+    };
+    let body = Readiness {
+        status: if snap.is_some() { "ready" } else { "not_ready" },
+        trust_snapshot: snap.as_ref().map(|s| s.id.clone()),
+        snapshot_version: snap.as_ref().map(|s| s.version),
+        dscs: snap.as_ref().map_or(0, |s| s.len()),
+        redis,
+    };
+    if snap.is_some() {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::ServiceUnavailable().json(body)
+    }
+}
+
+/// Prometheus metrics.
+#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, content_type = "text/plain")))]
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let snap = state.snapshot.load_full();
+    let text = METRICS.render(
+        snap.as_ref().map_or(0, |s| s.len()),
+        snap.as_ref().map_or(0, |s| s.version),
+        state.cache.len(),
+    );
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(text)
+}
+
+/// The OpenAPI document.
+pub async fn openapi() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(ContentType::json())
+        .body(crate::openapi::json())
+}
+
+pub async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::NotFound)
+}

@@ -1,0 +1,100 @@
+//! Development keys for `serve` on its embedded defaults.
+//!
+//! On first start without keys, a Vietnamese CSCA and a PS256 (RSA-2048) DSC with the three
+//! DCC EKU OIDs are created under `<data_dir>/keys/` — private keys as PKCS#8 PEM with mode
+//! 0600 — and logged loudly as development keys. They are never production keys and never
+//! committed.
+
+use std::path::Path;
+
+use time::Duration;
+
+use super::mint::{self, CertSpec, EKU_RECOVERY, EKU_TEST, EKU_VACCINATION, SignerKey};
+use crate::crypto::Alg;
+use crate::trust::model::Dsc;
+
+/// Errors creating or loading development keys.
+#[derive(Debug, thiserror::Error)]
+pub enum DevKeyError {
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Mint(#[from] mint::MintError),
+    #[error("the stored development DSC is not a certificate")]
+    BadCertificate,
+}
+
+/// Loads the development DSC, creating keys first if there are none.
+pub fn ensure(data_dir: &Path, now: time::OffsetDateTime) -> Result<(Dsc, bool), DevKeyError> {
+    let dir = data_dir.join("keys");
+    let dsc_path = dir.join("dsc.pem");
+    if dsc_path.exists() {
+        let pem = std::fs::read(&dsc_path)?;
+        let dsc = Dsc::from_pem_or_der(&pem, "VN-dev")
+            .map_err(|_| DevKeyError::BadCertificate)?
+            .into_iter()
+            .next()
+            .ok_or(DevKeyError::BadCertificate)?;
+        return Ok((dsc, false));
+    }
+    std::fs::create_dir_all(&dir)?;
+    let csca_key = SignerKey::generate(Alg::Es256)?;
+    let mut csca_spec = CertSpec::new(
+        "VN",
+        "VN CSCA DEVELOPMENT",
+        now - Duration::days(1),
+        now + Duration::days(3650),
+    );
+    csca_spec.organization = Some("Ministry of Health (development)".into());
+    let csca = mint::csca(&csca_spec, &csca_key)?;
+    let dsc_key = SignerKey::generate(Alg::Ps256)?;
+    let mut dsc_spec = CertSpec::new(
+        "VN",
+        "VN DSC DEVELOPMENT",
+        now - Duration::days(1),
+        now + Duration::days(730),
+    );
+    dsc_spec.organization = Some("Ministry of Health (development)".into());
+    dsc_spec.eku = vec![
+        EKU_TEST.to_vec(),
+        EKU_VACCINATION.to_vec(),
+        EKU_RECOVERY.to_vec(),
+    ];
+    dsc_spec.serial = 2;
+    let dsc = mint::signed_by(&dsc_spec, &dsc_key, &csca, &csca_key)?;
+    write_private(
+        &dir.join("csca.key.pem"),
+        &pem_encode("PRIVATE KEY", csca_key.pkcs8_der()),
+    )?;
+    write_private(
+        &dir.join("dsc.key.pem"),
+        &pem_encode("PRIVATE KEY", dsc_key.pkcs8_der()),
+    )?;
+    std::fs::write(dir.join("csca.pem"), &csca.pem)?;
+    std::fs::write(&dsc_path, &dsc.pem)?;
+    let dsc = Dsc::from_der(&dsc.der, "VN-dev").map_err(|_| DevKeyError::BadCertificate)?;
+    Ok((dsc, true))
+}
+
+fn pem_encode(label: &str, der: &[u8]) -> String {
+    let b64 = crate::util::base64_encode(der);
+    let mut out = format!("-----BEGIN {label}-----\n");
+    for chunk in b64.as_bytes().chunks(64) {
+        out.push_str(&String::from_utf8_lossy(chunk));
+        out.push('\n');
+    }
+    out.push_str(&format!("-----END {label}-----\n"));
+    out
+}
+
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)?.write_all(text.as_bytes())
+}

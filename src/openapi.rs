@@ -1,0 +1,39 @@
+//! The OpenAPI document (utoipa). `dcc-gateway openapi` writes it to `openapi/openapi.json`;
+//! a test fails when the committed file drifts from the code.
+
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::http::{dto, error, routes};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "dcc-gateway", description = "EU Digital COVID Certificate verification and trust-list gateway"),
+    paths(routes::verify, routes::batch, routes::image, routes::healthz, routes::readyz, routes::metrics),
+    components(schemas(dto::VerifyRequest, dto::BatchRequest, dto::BatchItem, dto::BatchResponse, dto::Readiness, error::ErrorBody, error::ErrorDetail)),
+    modifiers(&Security),
+    tags((name = "verify", description = "Decode and verify HC1 certificates"), (name = "operations", description = "Health, readiness, metrics"))
+)]
+pub struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        if let Some(components) = openapi.components.as_mut() {
+            components.add_security_scheme(
+                "bearer",
+                SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+            );
+            components.add_security_scheme(
+                "api_key",
+                SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-API-Key"))),
+            );
+        }
+    }
+}
+
+/// The document as pretty JSON (stable: used for the drift test).
+pub fn json() -> String {
+    ApiDoc::openapi().to_pretty_json().unwrap_or_default()
+}

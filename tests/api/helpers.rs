@@ -1,0 +1,169 @@
+//! `spawn_app()` on port 0 and a real `redis-server` on a free port.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use dcc_gateway::config::{ClientConfig, Endpoint, Settings, Tier};
+use dcc_gateway::http::AppState;
+use dcc_gateway::trust::model::TrustSnapshot;
+
+pub const KEY_PARTNER: &str = "partner-key-0123456789";
+pub const KEY_LIMITED: &str = "limited-key-0123456789";
+pub const KEY_VERIFY_ONLY: &str = "verify-only-key-012345";
+
+pub fn sha256_hex(s: &str) -> String {
+    dcc_gateway::util::hex(ring::digest::digest(&ring::digest::SHA256, s.as_bytes()).as_ref())
+}
+
+/// Test settings: three clients, no anonymous access, one worker.
+pub fn settings() -> Settings {
+    let mut s = Settings {
+        bind: "127.0.0.1:0".into(),
+        workers: Some(1),
+        anonymous_tier: None,
+        ..Settings::default()
+    };
+    s.tiers.insert(
+        "tiny".into(),
+        Tier {
+            per_second: 1,
+            burst: 3,
+        },
+    );
+    s.clients = vec![
+        ClientConfig {
+            id: "airline".into(),
+            key_sha256: sha256_hex(KEY_PARTNER),
+            tier: "partner".into(),
+            endpoints: vec![Endpoint::Verify, Endpoint::Batch, Endpoint::Image],
+        },
+        ClientConfig {
+            id: "kiosk".into(),
+            key_sha256: sha256_hex(KEY_LIMITED),
+            tier: "tiny".into(),
+            endpoints: vec![Endpoint::Verify],
+        },
+        ClientConfig {
+            id: "gate".into(),
+            key_sha256: sha256_hex(KEY_VERIFY_ONLY),
+            tier: "partner".into(),
+            endpoints: vec![Endpoint::Verify],
+        },
+    ];
+    s
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub state: Arc<AppState>,
+    handle: actix_web::dev::ServerHandle,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // The stop command is sent at once; the returned future only awaits completion.
+        drop(self.handle.stop(false));
+    }
+}
+
+/// Starts the gateway on 127.0.0.1:0 in its own thread and actix system.
+pub fn spawn_app(settings: Settings, snapshot: Option<TrustSnapshot>) -> TestApp {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let state = Arc::new(AppState::new(settings, snapshot, None));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let server_state = Arc::clone(&state);
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let server = dcc_gateway::http::start(server_state, listener).unwrap();
+            tx.send(server.handle()).unwrap();
+            let _ = server.await;
+        });
+    });
+    let handle = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    TestApp {
+        base: format!("http://127.0.0.1:{port}"),
+        state,
+        handle,
+    }
+}
+
+/// A real redis-server, killed on drop.
+pub struct Redis {
+    child: Option<Child>,
+    pub port: u16,
+}
+
+impl Redis {
+    pub fn start() -> Redis {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut r = Redis { child: None, port };
+        r.restart();
+        r
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    pub fn restart(&mut self) {
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &self.port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server must be installed (scripts/test installs it)");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Waits until `f` is true or panics after `secs`.
+pub async fn eventually(secs: u64, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !f() {
+        assert!(
+            Instant::now() < deadline,
+            "condition not reached in {secs} s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -1,0 +1,133 @@
+//! Rate limits: local governor limits, cluster-wide quotas through a real Redis shared by two
+//! instances, and verification that goes on when Redis is down.
+
+use dcc_gateway::crypto::Alg;
+use reqwest::StatusCode;
+use serde_json::json;
+
+use super::helpers::*;
+use super::support::*;
+
+async fn hit(app: &TestApp, key: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(app.url("/v1/verify"))
+        .bearer_auth(key)
+        .json(&json!({"qr": "HC1:"}))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn local_limit_answers_429_with_headers() {
+    let app = spawn_app(settings(), Some(snapshot(&[])));
+    // Tier "tiny": burst 3, 1 per second.
+    let mut statuses = Vec::new();
+    let mut last = None;
+    for _ in 0..5 {
+        let res = hit(&app, KEY_LIMITED).await;
+        statuses.push(res.status());
+        last = Some(res);
+    }
+    assert_eq!(&statuses[..3], &[StatusCode::OK; 3]);
+    assert_eq!(statuses[4], StatusCode::TOO_MANY_REQUESTS);
+    let res = last.unwrap();
+    assert!(
+        res.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+            >= 1
+    );
+    assert_eq!(res.headers()["ratelimit-limit"], "3");
+    assert_eq!(res.headers()["ratelimit-remaining"], "0");
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "RATE_LIMITED");
+    // Another client is not affected.
+    assert_eq!(hit(&app, KEY_PARTNER).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn two_instances_share_one_quota_through_redis() {
+    let redis = Redis::start();
+    let mut s = settings();
+    s.redis_url = Some(redis.url());
+    s.redis_prefix = format!("t{}", redis.port);
+    // Local first line generous, cluster quota the same numbers: only Redis can stop the
+    // combined traffic of two instances at the burst.
+    s.tiers.insert(
+        "tiny".into(),
+        dcc_gateway::config::Tier {
+            per_second: 1,
+            burst: 4,
+        },
+    );
+    let a = spawn_app(s.clone(), Some(snapshot(&[])));
+    let b = spawn_app(s, Some(snapshot(&[])));
+    eventually(10, || {
+        a.state.redis.get().is_some() && b.state.redis.get().is_some()
+    })
+    .await;
+    let mut ok = 0;
+    for i in 0..8 {
+        let app = if i % 2 == 0 { &a } else { &b };
+        if hit(app, KEY_LIMITED).await.status() == StatusCode::OK {
+            ok += 1;
+        }
+    }
+    // Each instance alone would admit 4 (its local burst): 8 in total. Redis admits 4 (+1 if a
+    // token was refilled during the test).
+    assert!((4..=5).contains(&ok), "admitted {ok}");
+}
+
+#[tokio::test]
+async fn verification_goes_on_while_redis_is_down() {
+    let mut redis = Redis::start();
+    let s = signer(Alg::Es256);
+    let mut cfg = settings();
+    cfg.redis_url = Some(redis.url());
+    cfg.redis_prefix = format!("d{}", redis.port);
+    let app = spawn_app(cfg, Some(snapshot(&[&s])));
+    eventually(10, || app.state.redis.get().is_some()).await;
+    let qr = hc1(&s, &vaccination());
+    let req = json!({"qr": qr, "at": "2021-06-01T00:00:00Z"});
+    let c = reqwest::Client::new();
+    let before: serde_json::Value = c
+        .post(app.url("/v1/verify"))
+        .bearer_auth(KEY_PARTNER)
+        .json(&req)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    redis.kill();
+    for _ in 0..10 {
+        let res = c
+            .post(app.url("/v1/verify"))
+            .bearer_auth(KEY_PARTNER)
+            .json(&req)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(res.json::<serde_json::Value>().await.unwrap(), before);
+    }
+    // The local limiter still applies without Redis.
+    let mut limited = false;
+    for _ in 0..6 {
+        limited |= hit(&app, KEY_LIMITED).await.status() == StatusCode::TOO_MANY_REQUESTS;
+    }
+    assert!(limited);
+    redis.restart();
+    let res = c
+        .post(app.url("/v1/verify"))
+        .bearer_auth(KEY_PARTNER)
+        .json(&req)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+}

@@ -1,0 +1,19 @@
+//! Integration tests of the HTTP gateway: real HTTP over loopback, real redis-server.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test code: a failed unwrap is a failed test"
+)]
+
+mod helpers;
+mod limits;
+mod openapi;
+#[path = "../core/support.rs"]
+#[allow(
+    dead_code,
+    reason = "shared with the core tests; not every helper is used here"
+)]
+mod support;
+mod verify;

@@ -1,0 +1,359 @@
+//! The verify endpoints: contract, media types, batch order, images, cache equivalence.
+
+use dcc_gateway::crypto::Alg;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use super::helpers::*;
+use super::support::*;
+
+fn client() -> reqwest::Client {
+    reqwest::Client::new()
+}
+
+#[tokio::test]
+async fn verify_json_and_text_bodies_give_the_contract_result() {
+    let s = signer(Alg::Ps256);
+    let app = spawn_app(settings(), Some(snapshot(&[&s])));
+    let qr = hc1(&s, &vaccination());
+    let res = client()
+        .post(app.url("/v1/verify"))
+        .bearer_auth(KEY_PARTNER)
+        .json(&json!({"qr": qr, "at": "2021-06-01T00:00:00Z", "detail": "full"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["x-content-type-options"], "nosniff");
+    assert!(res.headers().contains_key("ratelimit-remaining"));
+    assert!(!res.headers().contains_key("server"));
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["valid"], true, "{body}");
+    assert_eq!(body["certificate"]["alg"], "PS256");
+    assert_eq!(body["certificate"]["dcc"]["nam"]["fnt"], "NGUYEN");
+
+    // text/plain: verified "now" (2026+), the certificate has expired: 200 with valid=false.
+    let res = client()
+        .post(app.url("/v1/verify"))
+        .header("X-API-Key", KEY_PARTNER)
+        .header("content-type", "text/plain")
+        .body(format!("{qr}\n"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["valid"], false);
+    assert_eq!(body["errors"][0]["code"], "CWT_EXPIRED");
+    assert!(
+        body["certificate"]["dcc"].is_null(),
+        "minimal detail by default"
+    );
+
+    // Garbage is a verdict, not an HTTP error.
+    let res = client()
+        .post(app.url("/v1/verify"))
+        .bearer_auth(KEY_PARTNER)
+        .json(&json!({"qr": "HC1:???"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["errors"][0]["code"],
+        "BASE45_INVALID"
+    );
+}
+
+#[tokio::test]
+async fn malformed_requests_get_the_error_envelope() {
+    let s = signer(Alg::Es256);
+    let app = spawn_app(settings(), Some(snapshot(&[&s])));
+    let cases: Vec<(reqwest::RequestBuilder, StatusCode, &str)> = vec![
+        (
+            client()
+                .post(app.url("/v1/verify"))
+                .bearer_auth(KEY_PARTNER)
+                .header("content-type", "application/json")
+                .body("{not json"),
+            StatusCode::BAD_REQUEST,
+            "BAD_REQUEST",
+        ),
+        (
+            client()
+                .post(app.url("/v1/verify"))
+                .bearer_auth(KEY_PARTNER)
+                .json(&json!({"qr": 5})),
+            StatusCode::BAD_REQUEST,
+            "BAD_REQUEST",
+        ),
+        (
+            client()
+                .post(app.url("/v1/verify"))
+                .bearer_auth(KEY_PARTNER)
+                .json(&json!({"qr": "x", "at": "tomorrow"})),
+            StatusCode::BAD_REQUEST,
+            "BAD_REQUEST",
+        ),
+        (
+            client()
+                .post(app.url("/v1/verify"))
+                .bearer_auth(KEY_PARTNER)
+                .header("content-type", "application/xml")
+                .body("<qr/>"),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UNSUPPORTED_MEDIA_TYPE",
+        ),
+        (
+            client()
+                .post(app.url("/v1/verify"))
+                .bearer_auth(KEY_PARTNER)
+                .header("content-type", "text/plain")
+                .body("A".repeat(64 * 1024)),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "BODY_TOO_LARGE",
+        ),
+        (
+            client()
+                .post(app.url("/v1/verify"))
+                .json(&json!({"qr": "x"})),
+            StatusCode::UNAUTHORIZED,
+            "API_KEY_MISSING",
+        ),
+        (
+            client()
+                .post(app.url("/v1/verify"))
+                .bearer_auth("wrong-key")
+                .json(&json!({"qr": "x"})),
+            StatusCode::UNAUTHORIZED,
+            "API_KEY_INVALID",
+        ),
+        (
+            client()
+                .post(app.url("/v1/verify/batch"))
+                .bearer_auth(KEY_VERIFY_ONLY)
+                .json(&json!({"items": []})),
+            StatusCode::FORBIDDEN,
+            "FORBIDDEN",
+        ),
+        (
+            client().get(app.url("/nope")),
+            StatusCode::NOT_FOUND,
+            "NOT_FOUND",
+        ),
+    ];
+    for (req, status, code) in cases {
+        let res = req.send().await.unwrap();
+        assert_eq!(res.status(), status, "{code}");
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["error"]["code"], code);
+        assert!(body["error"]["message"].is_string());
+    }
+}
+
+#[tokio::test]
+async fn batch_keeps_input_order_and_enforces_its_size() {
+    let es = signer(Alg::Es256);
+    let ps = signer(Alg::Ps256);
+    let app = spawn_app(settings(), Some(snapshot(&[&es, &ps])));
+    let items = vec![
+        json!({"qr": hc1(&es, &vaccination()), "at": "2021-06-01T00:00:00Z"}),
+        json!({"qr": "HC1:garbage"}),
+        json!({"qr": hc1(&ps, &test_cert()), "at": "2021-06-01T00:00:00Z"}),
+        json!({"qr": hc1(&ps, &recovery()), "at": "2030-06-01T00:00:00Z"}),
+    ];
+    let res = client()
+        .post(app.url("/v1/verify/batch"))
+        .bearer_auth(KEY_PARTNER)
+        .json(&json!({"items": items}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let body: Value = res.json().await.unwrap();
+    let results = body["results"].as_array().unwrap();
+    assert_eq!(results.len(), 4);
+    assert_eq!(results[0]["certificate"]["type"], "vaccination");
+    assert_eq!(results[1]["errors"][0]["code"], "BASE45_INVALID");
+    assert_eq!(results[2]["certificate"]["type"], "test");
+    assert_eq!(results[3]["errors"][0]["code"], "CWT_EXPIRED");
+
+    let too_many: Vec<Value> = (0..101).map(|_| json!({"qr": "HC1:"})).collect();
+    let res = client()
+        .post(app.url("/v1/verify/batch"))
+        .bearer_auth(KEY_PARTNER)
+        .json(&json!({"items": too_many}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["error"]["code"],
+        "BATCH_TOO_LARGE"
+    );
+}
+
+#[tokio::test]
+async fn image_upload_raw_and_multipart() {
+    let s = signer(Alg::Es256);
+    let app = spawn_app(settings(), Some(snapshot(&[&s])));
+    let png = qr_png(&hc1(&s, &vaccination()));
+    let res = client()
+        .post(app.url("/v1/verify/image?at=2021-06-01T00:00:00Z"))
+        .bearer_auth(KEY_PARTNER)
+        .header("content-type", "image/png")
+        .body(png.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.json::<Value>().await.unwrap()["valid"], true);
+
+    let form = reqwest::multipart::Form::new().part(
+        "image",
+        reqwest::multipart::Part::bytes(png)
+            .file_name("qr.png")
+            .mime_str("image/png")
+            .unwrap(),
+    );
+    let res = client()
+        .post(app.url("/v1/verify/image?at=2021-06-01T00:00:00Z"))
+        .bearer_auth(KEY_PARTNER)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["certificate"]["type"],
+        "vaccination"
+    );
+
+    let res = client()
+        .post(app.url("/v1/verify/image"))
+        .bearer_auth(KEY_PARTNER)
+        .header("content-type", "image/png")
+        .body(b"\x89PNG\r\n\x1a\nbroken".to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["errors"][0]["code"],
+        "QR_NOT_FOUND"
+    );
+
+    let res = client()
+        .post(app.url("/v1/verify/image"))
+        .bearer_auth(KEY_PARTNER)
+        .header("content-type", "image/png")
+        .body(vec![0u8; 3 * 1024 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[tokio::test]
+async fn cached_and_uncached_answers_are_identical() {
+    let s = signer(Alg::Es256);
+    let mut no_cache = settings();
+    no_cache.cache_capacity = 0;
+    let cached = spawn_app(settings(), Some(snapshot(&[&s])));
+    let uncached = spawn_app(no_cache, Some(snapshot(&[&s])));
+    let mut tampered = hc1(&s, &vaccination());
+    tampered.pop();
+    let inputs = [
+        hc1(&s, &vaccination()),
+        hc1(&s, &test_cert()),
+        tampered,
+        "HC1:".to_owned(),
+    ];
+    for at in [
+        "2021-06-01T00:00:00Z",
+        "2029-01-01T00:00:00Z",
+        "2021-05-01T00:00:00Z",
+    ] {
+        for qr in &inputs {
+            let req = json!({"qr": qr, "at": at, "detail": "full"});
+            let mut answers = Vec::new();
+            for app in [&cached, &cached, &uncached] {
+                let res = client()
+                    .post(app.url("/v1/verify"))
+                    .bearer_auth(KEY_PARTNER)
+                    .json(&req)
+                    .send()
+                    .await
+                    .unwrap();
+                answers.push(res.json::<Value>().await.unwrap());
+            }
+            assert_eq!(answers[0], answers[1]);
+            assert_eq!(answers[1], answers[2]);
+        }
+    }
+    assert!(!cached.state.cache.is_empty());
+    assert!(uncached.state.cache.is_empty());
+}
+
+#[tokio::test]
+async fn readiness_health_and_metrics() {
+    let s = signer(Alg::Es256);
+    let app = spawn_app(settings(), Some(snapshot(&[&s])));
+    let r: Value = client()
+        .get(app.url("/readyz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r["status"], "ready");
+    assert_eq!(r["dscs"], 1);
+    assert_eq!(
+        client()
+            .get(app.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    let qr = hc1(&s, &vaccination());
+    client()
+        .post(app.url("/v1/verify"))
+        .bearer_auth(KEY_PARTNER)
+        .json(&json!({"qr": qr}))
+        .send()
+        .await
+        .unwrap();
+    let m = client()
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(m.contains("dccgw_trust_dscs 1"), "{m}");
+    assert!(m.contains("dccgw_verify_latency_seconds_count"));
+    assert!(
+        !m.contains("NGUYEN") && !m.contains(&qr[..20]),
+        "no personal data or QR text in metrics"
+    );
+
+    let not_ready = spawn_app(settings(), None);
+    let res = client().get(not_ready.url("/readyz")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let res = client()
+        .post(not_ready.url("/v1/verify"))
+        .bearer_auth(KEY_PARTNER)
+        .json(&json!({"qr": "HC1:"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["error"]["code"],
+        "NOT_READY"
+    );
+}
