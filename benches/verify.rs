@@ -111,6 +111,13 @@ fn bench(c: &mut Criterion) {
         c.bench_function(&format!("{name}/6_payload_schema_valuesets"), |b| {
             b.iter(|| payload::validate(black_box(&claims.dcc)))
         });
+        let outcome = hcert::check_signed(&f.qr, &f.snapshot, &RingVerifier, &limits);
+        c.bench_function(&format!("{name}/7_check_signed"), |b| {
+            b.iter(|| hcert::check_signed(black_box(&f.qr), &f.snapshot, &RingVerifier, &limits))
+        });
+        c.bench_function(&format!("{name}/8_evaluate_policy_and_result"), |b| {
+            b.iter(|| hcert::evaluate(black_box(&outcome), &f.snapshot, &VerifyOptions::at(at)))
+        });
         c.bench_function(&format!("{name}/full_pipeline"), |b| {
             b.iter(|| {
                 hcert::verify(
