@@ -56,6 +56,9 @@ pub struct ClientConfig {
     pub tier: String,
     #[serde(default = "all_endpoints")]
     pub endpoints: Vec<Endpoint>,
+    /// A revoked key is refused with 401 `API_KEY_REVOKED` (kept so the refusal is explicit).
+    #[serde(default)]
+    pub revoked: bool,
 }
 
 fn all_endpoints() -> Vec<Endpoint> {

@@ -18,6 +18,7 @@ pub struct Client {
     digest: [u8; 32],
     pub tier: String,
     pub endpoints: Vec<Endpoint>,
+    pub revoked: bool,
 }
 
 /// Who is calling.
@@ -51,6 +52,7 @@ impl Clients {
                     digest,
                     tier: c.tier.clone(),
                     endpoints: c.endpoints.clone(),
+                    revoked: c.revoked,
                 })
             })
             .collect();
@@ -65,6 +67,9 @@ impl Clients {
         match presented_key(req)? {
             Some(key) => {
                 let client = self.find(key.as_bytes()).ok_or(ApiError::UnknownKey)?;
+                if client.revoked {
+                    return Err(ApiError::RevokedKey);
+                }
                 if !client.endpoints.contains(&endpoint) {
                     return Err(ApiError::Forbidden);
                 }

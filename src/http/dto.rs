@@ -64,5 +64,8 @@ pub struct Readiness {
     pub trust_snapshot: Option<String>,
     pub snapshot_version: Option<u64>,
     pub dscs: usize,
+    /// Seconds since the snapshot was loaded.
+    pub snapshot_age_secs: Option<i64>,
+    /// `disabled`, `connecting` or `connected`.
     pub redis: &'static str,
 }

@@ -19,6 +19,8 @@ pub enum ApiError {
     MissingKey,
     #[error("the API key is not valid")]
     UnknownKey,
+    #[error("the API key has been revoked")]
+    RevokedKey,
     #[error("this API key may not call this endpoint")]
     Forbidden,
     #[error("the request body is too large")]
@@ -55,6 +57,7 @@ impl ApiError {
             ApiError::BadRequest(_) => "BAD_REQUEST",
             ApiError::MissingKey => "API_KEY_MISSING",
             ApiError::UnknownKey => "API_KEY_INVALID",
+            ApiError::RevokedKey => "API_KEY_REVOKED",
             ApiError::Forbidden => "FORBIDDEN",
             ApiError::TooLarge => "BODY_TOO_LARGE",
             ApiError::BatchTooLarge => "BATCH_TOO_LARGE",
@@ -71,7 +74,9 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            ApiError::MissingKey | ApiError::UnknownKey => StatusCode::UNAUTHORIZED,
+            ApiError::MissingKey | ApiError::UnknownKey | ApiError::RevokedKey => {
+                StatusCode::UNAUTHORIZED
+            }
             ApiError::Forbidden => StatusCode::FORBIDDEN,
             ApiError::TooLarge | ApiError::BatchTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -94,7 +99,7 @@ impl ResponseError for ApiError {
                 res.insert_header(("RateLimit-Remaining", "0"));
                 res.insert_header(("RateLimit-Reset", retry_after_secs.to_string()));
             }
-            ApiError::MissingKey | ApiError::UnknownKey => {
+            ApiError::MissingKey | ApiError::UnknownKey | ApiError::RevokedKey => {
                 res.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
             }
             _ => {}

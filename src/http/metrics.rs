@@ -174,3 +174,61 @@ impl Metrics {
         o
     }
 }
+
+/// Series that need the snapshot or the route table: requests by route and status, keys per
+/// trust source, snapshot age, cache hit ratio.
+pub fn render_extra(
+    out: &mut String,
+    snapshot: Option<&crate::trust::model::TrustSnapshot>,
+    age_secs: Option<i64>,
+) {
+    use std::fmt::Write;
+    let _ = writeln!(out, "# TYPE dccgw_http_requests_total counter");
+    if let Ok(map) = super::observe::BY_ROUTE.lock() {
+        let mut rows: Vec<_> = map.iter().collect();
+        rows.sort();
+        for ((route, status), n) in rows {
+            let _ = writeln!(
+                out,
+                "dccgw_http_requests_total{{route=\"{}\",status=\"{status}\"}} {n}",
+                escape(route)
+            );
+        }
+    }
+    let _ = writeln!(out, "# TYPE dccgw_trust_source_dscs gauge");
+    if let Some(snap) = snapshot {
+        let mut by_source: std::collections::BTreeMap<&str, usize> =
+            std::collections::BTreeMap::new();
+        for dsc in snap.iter() {
+            *by_source.entry(dsc.source.as_str()).or_default() += 1;
+        }
+        for (source, n) in by_source {
+            let _ = writeln!(
+                out,
+                "dccgw_trust_source_dscs{{source=\"{}\"}} {n}",
+                escape(source)
+            );
+        }
+    }
+    let _ = writeln!(out, "# TYPE dccgw_trust_snapshot_age_seconds gauge");
+    let _ = writeln!(
+        out,
+        "dccgw_trust_snapshot_age_seconds {}",
+        age_secs.unwrap_or(-1)
+    );
+    let (hits, misses) = (METRICS.cache_hits.get(), METRICS.cache_misses.get());
+    let ratio = if hits + misses == 0 {
+        0.0
+    } else {
+        hits as f64 / (hits + misses) as f64
+    };
+    let _ = writeln!(out, "# TYPE dccgw_cache_hit_ratio gauge");
+    let _ = writeln!(out, "dccgw_cache_hit_ratio {ratio:.4}");
+}
+
+fn escape(label: &str) -> String {
+    label
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', " ")
+}

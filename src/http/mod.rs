@@ -6,6 +6,7 @@ pub mod cache;
 pub mod dto;
 pub mod error;
 pub mod metrics;
+pub mod observe;
 pub mod rate_limit;
 pub mod routes;
 
@@ -32,6 +33,8 @@ pub struct AppState {
     pub cache: cache::ResultCache,
     /// Set once the first Redis connection succeeds (the manager reconnects by itself).
     pub redis: Arc<OnceLock<redis::aio::ConnectionManager>>,
+    /// When the current snapshot was swapped in (for its age in `/readyz` and `/metrics`).
+    pub snapshot_loaded_at: std::sync::Mutex<Option<time::OffsetDateTime>>,
 }
 
 impl AppState {
@@ -49,7 +52,9 @@ impl AppState {
         if let Some(r) = redis.clone() {
             let _ = cell.set(r);
         }
+        let loaded_at = snapshot.as_ref().map(|_| crate::clock::now());
         AppState {
+            snapshot_loaded_at: std::sync::Mutex::new(loaded_at),
             clients: auth::Clients::from_settings(&settings),
             limiter: rate_limit::Limiter::new(
                 &settings.tiers,
@@ -65,6 +70,22 @@ impl AppState {
     }
 }
 
+impl AppState {
+    /// Swaps in a new trust snapshot atomically; cached results of the old one stop matching.
+    pub fn swap_snapshot(&self, snapshot: TrustSnapshot) {
+        self.snapshot.store(Some(Arc::new(snapshot)));
+        if let Ok(mut at) = self.snapshot_loaded_at.lock() {
+            *at = Some(crate::clock::now());
+        }
+    }
+
+    /// Seconds since the current snapshot was loaded.
+    pub fn snapshot_age_secs(&self) -> Option<i64> {
+        let at = (*self.snapshot_loaded_at.lock().ok()?)?;
+        Some((crate::clock::now() - at).whole_seconds())
+    }
+}
+
 /// Routes of the public API.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/verify", web::post().to(routes::verify))
@@ -74,6 +95,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/readyz", web::get().to(routes::readyz))
         .route("/metrics", web::get().to(routes::metrics))
         .route("/openapi.json", web::get().to(routes::openapi))
+        .route("/docs", web::get().to(routes::docs_page))
+        .route("/docs/docs.js", web::get().to(routes::docs_js))
+        .route("/docs/docs.css", web::get().to(routes::docs_css))
         .default_service(web::to(routes::not_found));
 }
 
@@ -137,6 +161,7 @@ pub fn start(
                     .add(("Referrer-Policy", "no-referrer"))
                     .add(("X-Frame-Options", "DENY")),
             )
+            .wrap(actix_web::middleware::from_fn(observe::observe))
             .configure(configure)
     })
     .workers(workers)

@@ -349,6 +349,7 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         trust_snapshot: snap.as_ref().map(|s| s.id.clone()),
         snapshot_version: snap.as_ref().map(|s| s.version),
         dscs: snap.as_ref().map_or(0, |s| s.len()),
+        snapshot_age_secs: state.snapshot_age_secs(),
         redis,
     };
     if snap.is_some() {
@@ -362,11 +363,12 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 #[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, content_type = "text/plain")))]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let snap = state.snapshot.load_full();
-    let text = METRICS.render(
+    let mut text = METRICS.render(
         snap.as_ref().map_or(0, |s| s.len()),
         snap.as_ref().map_or(0, |s| s.version),
         state.cache.len(),
     );
+    super::metrics::render_extra(&mut text, snap.as_deref(), state.snapshot_age_secs());
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(text)
@@ -377,6 +379,28 @@ pub async fn openapi() -> HttpResponse {
     HttpResponse::Ok()
         .insert_header(ContentType::json())
         .body(crate::openapi::json())
+}
+
+const DOCS_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/// The interactive API documentation page (assets embedded in the binary).
+pub async fn docs_page() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(("Content-Security-Policy", DOCS_CSP))
+        .content_type("text/html; charset=utf-8")
+        .body(include_str!("docs.html"))
+}
+
+pub async fn docs_js() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .body(include_str!("docs.js"))
+}
+
+pub async fn docs_css() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .body(include_str!("docs.css"))
 }
 
 pub async fn not_found() -> Result<HttpResponse, ApiError> {

@@ -12,6 +12,7 @@ use dcc_gateway::trust::model::TrustSnapshot;
 pub const KEY_PARTNER: &str = "partner-key-0123456789";
 pub const KEY_LIMITED: &str = "limited-key-0123456789";
 pub const KEY_VERIFY_ONLY: &str = "verify-only-key-012345";
+pub const KEY_REVOKED: &str = "revoked-key-0123456789";
 
 pub fn sha256_hex(s: &str) -> String {
     dcc_gateway::util::hex(ring::digest::digest(&ring::digest::SHA256, s.as_bytes()).as_ref())
@@ -38,18 +39,28 @@ pub fn settings() -> Settings {
             key_sha256: sha256_hex(KEY_PARTNER),
             tier: "partner".into(),
             endpoints: vec![Endpoint::Verify, Endpoint::Batch, Endpoint::Image],
+            revoked: false,
         },
         ClientConfig {
             id: "kiosk".into(),
             key_sha256: sha256_hex(KEY_LIMITED),
             tier: "tiny".into(),
             endpoints: vec![Endpoint::Verify],
+            revoked: false,
         },
         ClientConfig {
             id: "gate".into(),
             key_sha256: sha256_hex(KEY_VERIFY_ONLY),
             tier: "partner".into(),
             endpoints: vec![Endpoint::Verify],
+            revoked: false,
+        },
+        ClientConfig {
+            id: "former".into(),
+            key_sha256: sha256_hex(KEY_REVOKED),
+            tier: "partner".into(),
+            endpoints: vec![Endpoint::Verify],
+            revoked: true,
         },
     ];
     s

@@ -10,6 +10,7 @@
 mod helpers;
 mod limits;
 mod openapi;
+mod privacy;
 #[path = "../core/support.rs"]
 #[allow(
     dead_code,
