@@ -6,4 +6,5 @@
 //! RSA keys) and then used only through ring.
 
 pub mod dev;
+pub mod issue;
 pub mod mint;

@@ -183,3 +183,87 @@ fn verify_with_an_eu_trust_list_file() {
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stderr).contains("kid does not equal"));
 }
+
+#[test]
+fn issue_then_verify_roundtrip_with_png() {
+    let dir = tmp("issue-data");
+    let png = tmp("issued.png");
+    let payload = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/payloads/vaccination.json"
+    );
+    let out = bin()
+        .args(["issue", "--payload", payload, "--data-dir"])
+        .arg(&dir)
+        .arg("--png")
+        .arg(&png)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let hc1 = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert!(hc1.starts_with("HC1:"));
+    let key = dir.join("keys/dsc.key.pem");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    let dsc = dir.join("keys/dsc.pem");
+    let out = bin()
+        .args(["verify", "--json", "--trust"])
+        .arg(&dsc)
+        .arg(&hc1)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let r = json(&out);
+    assert_eq!(r["certificate"]["alg"], "PS256", "Vietnam signs with PS256");
+    assert_eq!(r["certificate"]["iss"], "VN");
+    let issued = time::OffsetDateTime::parse(
+        r["certificate"]["issued_at"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    let expires = time::OffsetDateTime::parse(
+        r["certificate"]["expires_at"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    assert_eq!((expires - issued).whole_days(), 365);
+    let out = bin()
+        .args(["verify", "--json", "--trust"])
+        .arg(&dsc)
+        .arg("--image")
+        .arg(&png)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    // A payload that breaks the schema is refused before signing.
+    let bad = tmp("bad.json");
+    std::fs::write(
+        &bad,
+        r#"{"ver":"1.3.0","nam":{"fnt":"lower case"},"dob":"1990-01-01","v":[]}"#,
+    )
+    .unwrap();
+    let out = bin()
+        .args(["issue", "--payload"])
+        .arg(&bad)
+        .arg("--data-dir")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
