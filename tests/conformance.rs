@@ -227,7 +227,32 @@ fn run_case(path: &Path) -> Case {
     if let Some(e) = expected("EXPECTEDVERIFY") {
         case.check("EXPECTEDVERIFY", e, r.certificate.is_some(), &codes);
     }
-    // Policy and payload flags are meaningful only once the signature verified.
+    // Policy and payload flags are meaningful only once the signature verified: a vector that
+    // states one of them without expecting an earlier failure must verify.
+    let earlier_failure_expected = [
+        "EXPECTEDUNPREFIX",
+        "EXPECTEDB45DECODE",
+        "EXPECTEDCOMPRESSION",
+        "EXPECTEDDECODE",
+        "EXPECTEDVERIFY",
+    ]
+    .iter()
+    .any(|f| expected(f) == Some(false));
+    let states_later_flag = [
+        "EXPECTEDEXPIRATIONCHECK",
+        "EXPECTEDKEYUSAGE",
+        "EXPECTEDSCHEMAVALIDATION",
+    ]
+    .iter()
+    .any(|f| expected(f).is_some());
+    if r.certificate.is_none() && states_later_flag && !earlier_failure_expected {
+        case.check(
+            "EXPECTEDVERIFY",
+            true,
+            false,
+            &format!("implied by the policy/payload flags; {codes}"),
+        );
+    }
     if r.certificate.is_some() {
         if let (Some(e), Some(_)) = (expected("EXPECTEDEXPIRATIONCHECK"), at) {
             let bad = has(

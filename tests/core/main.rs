@@ -11,4 +11,5 @@
 mod cli;
 mod pipeline;
 mod robustness;
+mod stages;
 mod support;
