@@ -1,6 +1,8 @@
 //! Step 8: the DCC payload (hcert spec §3.3.7; eu-dcc-schema; eu-dcc-valuesets).
 //!
 //! * Exactly one of `v`, `t`, `r` (each a one-element array) decides the [`CertType`].
+//! * A top-level `v`, `t` or `r` that is JSON `null` counts as absent (some issuers emit the
+//!   unused arrays as null; the reference apps ignore them), also for schema validation.
 //! * JSON-schema validation with the schema of the payload's `ver`: the exact published version
 //!   if bundled (1.0.0 … 1.3.3), else the newest bundled version with the same major.minor that
 //!   is not newer, else the newest (1.3.3). Formats (`date`, `date-time`) are annotations, as
@@ -62,9 +64,23 @@ pub fn validate(dcc: &Json) -> PayloadReport {
             "the certificate must hold exactly one of v (vaccination), t (test), r (recovery)",
         ));
     }
+    let without_nulls;
+    let instance = if ["v", "t", "r"]
+        .iter()
+        .any(|k| dcc.get(*k).is_some_and(Json::is_null))
+    {
+        let mut copy = dcc.clone();
+        if let Some(map) = copy.as_object_mut() {
+            map.retain(|k, v| !(matches!(k.as_str(), "v" | "t" | "r") && v.is_null()));
+        }
+        without_nulls = copy;
+        &without_nulls
+    } else {
+        dcc
+    };
     match validator_for(dcc.get("ver").and_then(Json::as_str)) {
         Some(validator) => {
-            for err in validator.iter_errors(dcc).take(MAX_FINDINGS) {
+            for err in validator.iter_errors(instance).take(MAX_FINDINGS) {
                 let path = err.instance_path().to_string();
                 let path = if path.is_empty() {
                     "/".to_owned()
@@ -322,6 +338,20 @@ mod tests {
         let mut none = vaccination();
         none.as_object_mut().unwrap().remove("v");
         assert_eq!(validate(&none).cert_type, None);
+    }
+
+    #[test]
+    fn null_entry_arrays_count_as_absent() {
+        let mut with_nulls = vaccination();
+        with_nulls["t"] = Json::Null;
+        with_nulls["r"] = Json::Null;
+        let report = validate(&with_nulls);
+        assert_eq!(report.cert_type, Some(CertType::Vaccination));
+        assert!(
+            report.schema_errors.is_empty(),
+            "{:?}",
+            report.schema_errors
+        );
     }
 
     #[test]
