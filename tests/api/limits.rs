@@ -131,3 +131,44 @@ async fn verification_goes_on_while_redis_is_down() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn anonymous_tier_is_limited_per_client_ip() {
+    let mut s = settings();
+    s.anonymous_tier = Some("tiny".into());
+    let app = spawn_app(s, Some(snapshot(&[])));
+    let from = |ip: [u8; 4]| {
+        reqwest::Client::builder()
+            .local_address(std::net::IpAddr::from(ip))
+            .build()
+            .unwrap()
+    };
+    let (a, b) = (from([127, 0, 0, 1]), from([127, 0, 0, 2]));
+    let post = |c: &reqwest::Client| {
+        c.post(app.url("/v1/verify"))
+            .header("content-type", "text/plain")
+            .body("HC1:")
+            .send()
+    };
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        statuses.push(post(&a).await.unwrap().status());
+    }
+    assert_eq!(
+        &statuses[..3],
+        &[StatusCode::OK; 3],
+        "anonymous requests are served"
+    );
+    assert_eq!(
+        statuses[4],
+        StatusCode::TOO_MANY_REQUESTS,
+        "the anonymous tier is strict"
+    );
+    assert_eq!(
+        post(&b).await.unwrap().status(),
+        StatusCode::OK,
+        "another IP has its own budget"
+    );
+    // A keyed client is not affected by the anonymous budget.
+    assert_eq!(hit(&app, KEY_PARTNER).await.status(), StatusCode::OK);
+}

@@ -17,4 +17,5 @@ mod privacy;
     reason = "shared with the core tests; not every helper is used here"
 )]
 mod support;
+mod vectors;
 mod verify;
