@@ -42,6 +42,12 @@ pub enum Command {
     Serve(ServeArgs),
     /// Verify one HC1 certificate offline against the given trust material.
     Verify(VerifyArgs),
+    /// Exit 0 if the local gateway answers `/healthz` (for container HEALTHCHECKs).
+    Healthcheck {
+        /// Address of the gateway; default from `DCCGW_BIND` or 127.0.0.1:8080.
+        #[arg(long)]
+        addr: Option<String>,
+    },
     /// Sign a DCC payload with the VN DSC in the data directory and print the HC1 text.
     Issue(IssueArgs),
     /// Write the OpenAPI document (default: openapi/openapi.json; `-` for stdout).
@@ -129,6 +135,17 @@ pub fn run(cli: Cli) -> ExitCode {
                 ExitCode::from(EXIT_USAGE)
             }
         },
+        Command::Healthcheck { addr } => {
+            let addr = addr
+                .or_else(|| std::env::var("DCCGW_BIND").ok())
+                .unwrap_or_else(|| "127.0.0.1:8080".to_owned())
+                .replace("0.0.0.0", "127.0.0.1");
+            if healthcheck(&addr) {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(EXIT_INVALID)
+            }
+        }
         Command::Issue(args) => match issue(&args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(message) => {
@@ -184,6 +201,25 @@ pub fn load_trust(trust: &[PathBuf], trust_lists: &[PathBuf]) -> Result<TrustSna
         dscs.extend(parsed.dscs);
     }
     Ok(TrustSnapshot::new(0, dscs))
+}
+
+/// A minimal HTTP/1.1 GET /healthz with a 2 s budget.
+fn healthcheck(addr: &str) -> bool {
+    use std::net::{TcpStream, ToSocketAddrs};
+    use std::time::Duration;
+    let Some(sock) = addr.to_socket_addrs().ok().and_then(|mut a| a.next()) else {
+        return false;
+    };
+    let Ok(mut stream) = TcpStream::connect_timeout(&sock, Duration::from_secs(2)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    let request = format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    if stream.write_all(request.as_bytes()).is_err() {
+        return false;
+    }
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.1 200")
 }
 
 fn issue(args: &IssueArgs) -> Result<(), String> {

@@ -69,3 +69,33 @@ pub struct Readiness {
     /// `disabled`, `connecting` or `connected`.
     pub redis: &'static str,
 }
+
+/// `GET /v1/trust/summary`: what the gateway trusts right now (public material only).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TrustSummary {
+    pub trust_snapshot: Option<String>,
+    pub snapshot_version: Option<u64>,
+    /// Seconds since the snapshot was loaded.
+    pub snapshot_age_secs: Option<i64>,
+    /// When the snapshot was loaded (RFC 3339).
+    pub loaded_at: Option<String>,
+    pub dscs: usize,
+    pub countries: Vec<CountryKeys>,
+    pub sources: Vec<SourceHealth>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CountryKeys {
+    /// ISO 3166-1 alpha-2, or `??` when the DSC names no country.
+    pub country: String,
+    pub dscs: usize,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SourceHealth {
+    pub source: String,
+    pub dscs: usize,
+    /// `ok` when the source's keys are loaded.
+    pub status: &'static str,
+    pub last_refresh: Option<String>,
+}

@@ -11,7 +11,10 @@ use futures_util::StreamExt;
 use time::OffsetDateTime;
 
 use super::AppState;
-use super::dto::{BatchRequest, BatchResponse, ImageQuery, Readiness, VerifyRequest};
+use super::dto::{
+    BatchRequest, BatchResponse, CountryKeys, ImageQuery, Readiness, SourceHealth, TrustSummary,
+    VerifyRequest,
+};
 use super::error::{ApiError, payload_error};
 use super::metrics::METRICS;
 use super::rate_limit::Allowance;
@@ -357,6 +360,77 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     } else {
         HttpResponse::ServiceUnavailable().json(body)
     }
+}
+
+/// What the gateway trusts: countries, key counts, sources and their last refresh.
+#[utoipa::path(get, path = "/v1/trust/summary", tag = "trust", responses((status = 200, body = TrustSummary)))]
+pub async fn trust_summary(state: web::Data<AppState>) -> HttpResponse {
+    use std::collections::BTreeMap;
+    let snap = state.snapshot.load_full();
+    let loaded_at = state
+        .snapshot_loaded_at
+        .lock()
+        .ok()
+        .and_then(|g| *g)
+        .map(crate::util::rfc3339);
+    let mut countries: BTreeMap<String, usize> = BTreeMap::new();
+    let mut sources: BTreeMap<String, usize> = BTreeMap::new();
+    if let Some(s) = &snap {
+        for dsc in s.iter() {
+            *countries
+                .entry(dsc.country.clone().unwrap_or_else(|| "??".into()))
+                .or_default() += 1;
+            *sources.entry(dsc.source.clone()).or_default() += 1;
+        }
+    }
+    let body = TrustSummary {
+        trust_snapshot: snap.as_ref().map(|s| s.id.clone()),
+        snapshot_version: snap.as_ref().map(|s| s.version),
+        snapshot_age_secs: state.snapshot_age_secs(),
+        dscs: snap.as_ref().map_or(0, |s| s.len()),
+        countries: countries
+            .into_iter()
+            .map(|(country, dscs)| CountryKeys { country, dscs })
+            .collect(),
+        sources: sources
+            .into_iter()
+            .map(|(source, dscs)| SourceHealth {
+                source,
+                dscs,
+                status: "ok",
+                last_refresh: loaded_at.clone(),
+            })
+            .collect(),
+        loaded_at,
+    };
+    with_cache(HttpResponse::Ok()).json(body)
+}
+
+fn with_cache(mut res: actix_web::HttpResponseBuilder) -> actix_web::HttpResponseBuilder {
+    res.insert_header((header::CACHE_CONTROL, "no-store"));
+    res
+}
+
+const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' blob: data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/// The verifier web page (assets embedded in the binary; no CDN, no framework).
+pub async fn index() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(("Content-Security-Policy", PAGE_CSP))
+        .content_type("text/html; charset=utf-8")
+        .body(include_str!("web/index.html"))
+}
+
+pub async fn asset_js() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .body(include_str!("web/app.js"))
+}
+
+pub async fn asset_css() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .body(include_str!("web/app.css"))
 }
 
 /// Prometheus metrics.

@@ -1,0 +1,95 @@
+// Browser test of the verifier page, in Debian's Chromium driven by playwright-core.
+// Inputs come from scripts/browser-test through the environment.
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { chromium } from 'playwright-core';
+
+const env = (k) => {
+  const v = process.env[k];
+  if (!v) throw new Error(`missing ${k}`);
+  return v;
+};
+const base = env('BASE_URL');
+const shots = env('SCREENSHOT_DIR');
+mkdirSync(shots, { recursive: true });
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  headless: true,
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+let failed = false;
+try {
+  const page = await browser.newPage({ viewport: { width: 390, height: 844 } }); // a phone screen
+  const problems = [];
+  page.on('pageerror', (e) => problems.push(String(e)));
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(m.text()); });
+
+  await page.goto(base + '/');
+  await page.getByRole('heading', { name: 'COVID certificate verifier' }).waitFor();
+
+  // 1. A valid certificate pasted as text.
+  await page.getByLabel('QR code text').fill(env('VALID_QR'));
+  await page.getByRole('button', { name: 'Verify text' }).click();
+  const card = page.getByTestId('result-card');
+  await card.waitFor();
+  assert.match(await card.getAttribute('class'), /\bvalid\b/);
+  assert.match(await card.innerText(), /VALID/);
+  assert.equal(await page.locator('dd[data-field="Name"]').innerText(), env('EXPECT_NAME'));
+  assert.equal(await page.locator('dd[data-field="Certificate"]').innerText(), 'Vaccination');
+  assert.equal(await page.locator('dd[data-field="Issuer country"]').innerText(), 'VN');
+  await page.screenshot({ path: `${shots}/1-valid.png`, fullPage: true });
+
+  // 2. A tampered certificate: invalid, with the reason in plain words and its code.
+  await page.getByLabel('QR code text').fill(env('TAMPERED_QR'));
+  await page.getByRole('button', { name: 'Verify text' }).click();
+  await page.locator('[data-testid="result-card"].invalid').waitFor();
+  const text = await page.getByTestId('result-card').innerText();
+  assert.match(text, /NOT VALID/);
+  assert.match(text, /\((SIGNATURE_INVALID|BASE45_INVALID|DECOMPRESS_FAILED|COSE_INVALID|CWT_INVALID)\)/);
+  assert.doesNotMatch(text, new RegExp(env('EXPECT_NAME')), 'no holder data from an invalid certificate');
+  await page.screenshot({ path: `${shots}/2-tampered.png`, fullPage: true });
+
+  // 3. A photo of the QR code.
+  await page.getByLabel('Or a photo or screenshot of the QR code').setInputFiles(env('PNG_PATH'));
+  await page.getByRole('button', { name: 'Verify photo' }).click();
+  await page.locator('[data-testid="result-card"].valid').waitFor();
+  assert.equal(await page.locator('dd[data-field="Name"]').innerText(), env('EXPECT_NAME'));
+  await page.screenshot({ path: `${shots}/3-photo.png`, fullPage: true });
+
+  // 4. The trust-list view lists the seeded countries.
+  const table = page.getByTestId('countries');
+  await table.waitFor();
+  const countries = await table.innerText();
+  for (const c of env('EXPECT_COUNTRIES').split(',')) {
+    assert.match(countries, new RegExp(`\\b${c}\\b`), `country ${c} listed`);
+  }
+  await page.getByRole('heading', { name: 'Trusted keys' }).scrollIntoViewIfNeeded();
+  await page.screenshot({ path: `${shots}/4-trust.png`, fullPage: true });
+
+  // 5. Keyboard: the form is reachable and operable without a mouse.
+  await page.goto(base + '/');
+  await page.keyboard.press('Tab'); // skip link
+  await page.keyboard.press('Tab'); // textarea
+  await page.keyboard.type(env('VALID_QR'));
+  await page.keyboard.press('Tab'); // "Verify text"
+  await page.keyboard.press('Enter');
+  await page.locator('[data-testid="result-card"].valid').waitFor();
+
+  const desktop = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  await desktop.goto(base + '/');
+  await desktop.getByLabel('QR code text').fill(env('VALID_QR'));
+  await desktop.getByRole('button', { name: 'Verify text' }).click();
+  await desktop.locator('[data-testid="result-card"].valid').waitFor();
+  await desktop.screenshot({ path: `${shots}/5-desktop.png`, fullPage: true });
+
+  assert.deepEqual(problems, [], 'no JavaScript or CSP errors');
+  console.log('browser test passed; screenshots in', shots);
+} catch (e) {
+  failed = true;
+  console.error(e);
+} finally {
+  await browser.close();
+}
+process.exit(failed ? 1 : 0);
