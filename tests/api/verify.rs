@@ -357,3 +357,43 @@ async fn readiness_health_and_metrics() {
         "NOT_READY"
     );
 }
+
+#[tokio::test]
+async fn web_page_and_trust_summary() {
+    let es = signer(Alg::Es256);
+    let ps = signer(Alg::Ps256);
+    let app = spawn_app(settings(), Some(snapshot(&[&es, &ps])));
+    let page = client().get(app.url("/")).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("script-src 'self'") && csp.contains("default-src 'none'"),
+        "{csp}"
+    );
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("/assets/app.js") && !html.contains("http://") && !html.contains("https://"),
+        "no external assets"
+    );
+    for asset in ["/assets/app.js", "/assets/app.css"] {
+        assert_eq!(
+            client().get(app.url(asset)).send().await.unwrap().status(),
+            StatusCode::OK
+        );
+    }
+    let t: Value = client()
+        .get(app.url("/v1/trust/summary"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(t["dscs"], 2);
+    assert_eq!(t["countries"], json!([{"country": "VN", "dscs": 2}]));
+    assert_eq!(t["sources"][0]["source"], "test");
+    assert_eq!(t["sources"][0]["status"], "ok");
+}
