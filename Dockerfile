@@ -5,15 +5,17 @@ FROM rust:1.95-slim-bookworm AS build
 WORKDIR /src
 # 1. Dependency layer: only the manifests, with stub sources, so source edits keep it cached.
 COPY Cargo.toml Cargo.lock rust-toolchain.toml ./
-RUN mkdir -p src benches \
+RUN mkdir -p src benches load-tests \
  && echo 'fn main() {}' > src/main.rs \
  && touch src/lib.rs \
  && echo 'fn main() {}' > benches/verify.rs \
+ && echo 'fn main() {}' > load-tests/corpus.rs \
  && cargo build --release --locked \
- && rm -rf src benches
+ && rm -rf src benches load-tests
 # 2. Source layer.
 COPY src ./src
 COPY benches ./benches
+COPY load-tests/corpus.rs ./load-tests/corpus.rs
 RUN touch src/main.rs src/lib.rs \
  && cargo build --release --locked --bin dcc-gateway
 
