@@ -21,4 +21,4 @@ function request()
   return wrk.format(nil, "/v1/verify/batch", nil, '{"items":[' .. table.concat(items, ",") .. ']}')
 end
 
-done = function(s, l, r) common.summary(name)(s, l, r) end
+done = function(s, l, r) common.summary(os.getenv("SCENARIO") or name)(s, l, r) end
