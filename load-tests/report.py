@@ -103,7 +103,7 @@ for s in series:
 data.close()
 png = os.path.join(out_dir, "throughput.png")
 plot = f"""
-set terminal pngcairo size 1000,420 font 'DejaVu Sans,10'
+set terminal pngcairo noenhanced size 1000,420 font 'DejaVu Sans,10'
 set output '{png}'
 set multiplot layout 1,2
 set xlabel 'concurrent connections'; set key top left; set grid
