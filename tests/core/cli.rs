@@ -267,3 +267,80 @@ fn issue_then_verify_roundtrip_with_png() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn sigterm_lets_in_flight_requests_finish() {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tmp("sigterm-data");
+    let mut server = bin()
+        .args([
+            "serve",
+            "--bind",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+        ])
+        .arg(&dir)
+        .env("DCCGW_TRUST_DIR", tmp("sigterm-empty-trust"))
+        .env("DCCGW_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let mut conn = loop {
+        if let Ok(c) = TcpStream::connect(("127.0.0.1", port)) {
+            break c;
+        }
+        assert!(std::time::Instant::now() < deadline, "server did not start");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    // Wait for readiness (development keys are generated on first start).
+    loop {
+        let mut probe = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        probe
+            .write_all(b"GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let mut head = [0u8; 12];
+        if probe.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.1 200") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "server not ready");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // An in-flight request: headers and half the body sent, then SIGTERM, then the rest.
+    let body = b"HC1:NOT-A-CERT";
+    conn.write_all(format!("POST /v1/verify HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len()).as_bytes()).unwrap();
+    conn.write_all(&body[..6]).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let killed = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    conn.write_all(&body[6..]).unwrap();
+    let mut reply = String::new();
+    conn.read_to_string(&mut reply).unwrap();
+    assert!(
+        reply.starts_with("HTTP/1.1 200"),
+        "the in-flight request completed: {reply}"
+    );
+    assert!(
+        reply.contains("PREFIX_INVALID")
+            || reply.contains("BASE45_INVALID")
+            || reply.contains("DECOMPRESS_FAILED"),
+        "{reply}"
+    );
+    let status = server.wait().unwrap();
+    assert!(status.success(), "graceful exit: {status:?}");
+    assert!(
+        TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "no new connections after shutdown"
+    );
+}
