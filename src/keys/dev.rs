@@ -25,7 +25,27 @@ pub enum DevKeyError {
 }
 
 /// Loads the development DSC, creating keys first if there are none.
+///
+/// Several instances may share one data volume (compose.yaml): key files are created with
+/// `create_new`, so when two start at once the loser of the race waits and loads the winner's
+/// keys instead of failing.
 pub fn ensure(data_dir: &Path, now: time::OffsetDateTime) -> Result<(Dsc, bool), DevKeyError> {
+    match create_or_load(data_dir, now) {
+        Err(DevKeyError::Io(e)) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            let dsc_path = data_dir.join("keys").join("dsc.pem");
+            for _ in 0..50 {
+                if dsc_path.exists() {
+                    return create_or_load(data_dir, now);
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            Err(DevKeyError::Io(e))
+        }
+        other => other,
+    }
+}
+
+fn create_or_load(data_dir: &Path, now: time::OffsetDateTime) -> Result<(Dsc, bool), DevKeyError> {
     let dir = data_dir.join("keys");
     let dsc_path = dir.join("dsc.pem");
     if dsc_path.exists() {
@@ -71,7 +91,10 @@ pub fn ensure(data_dir: &Path, now: time::OffsetDateTime) -> Result<(Dsc, bool),
         &pem_encode("PRIVATE KEY", dsc_key.pkcs8_der()),
     )?;
     std::fs::write(dir.join("csca.pem"), &csca.pem)?;
-    std::fs::write(&dsc_path, &dsc.pem)?;
+    // Written last and atomically: its presence means the key set is complete.
+    let tmp = dir.join("dsc.pem.tmp");
+    std::fs::write(&tmp, &dsc.pem)?;
+    std::fs::rename(&tmp, &dsc_path)?;
     let dsc = Dsc::from_der(&dsc.der, "VN-dev").map_err(|_| DevKeyError::BadCertificate)?;
     Ok((dsc, true))
 }
@@ -97,4 +120,40 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
         options.mode(0o600);
     }
     options.open(path)?.write_all(text.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn concurrent_first_starts_agree_on_one_key() {
+        let dir = std::env::temp_dir().join(format!("dccgw-devkeys-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let now = time::macros::datetime!(2026-01-01 00:00 UTC);
+        let handles: Vec<_> = (0..3)
+            .map(|_| {
+                let dir = dir.clone();
+                std::thread::spawn(move || ensure(&dir, now).map(|(dsc, _)| dsc.kid))
+            })
+            .collect();
+        let kids: Vec<_> = handles
+            .into_iter()
+            .map(|h| h.join().unwrap().unwrap())
+            .collect();
+        assert!(kids.windows(2).all(|w| w[0] == w[1]), "{kids:?}");
+        let (again, created) = ensure(&dir, now).unwrap();
+        assert!(!created);
+        assert_eq!(again.kid, kids[0]);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.join("keys/dsc.key.pem"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
