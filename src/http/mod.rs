@@ -9,6 +9,7 @@ pub mod metrics;
 pub mod observe;
 pub mod rate_limit;
 pub mod routes;
+pub mod sync;
 
 use std::net::TcpListener;
 use std::sync::{Arc, OnceLock};
@@ -35,6 +36,8 @@ pub struct AppState {
     pub redis: Arc<OnceLock<redis::aio::ConnectionManager>>,
     /// When the current snapshot was swapped in (for its age in `/readyz` and `/metrics`).
     pub snapshot_loaded_at: std::sync::Mutex<Option<time::OffsetDateTime>>,
+    /// App-sync resume tokens and deletions, persisted in `<data_dir>/sync-ledger.json`.
+    pub ledger: std::sync::Mutex<crate::trust::ledger::Ledger>,
 }
 
 impl AppState {
@@ -53,7 +56,9 @@ impl AppState {
             let _ = cell.set(r);
         }
         let loaded_at = snapshot.as_ref().map(|_| crate::clock::now());
+        let ledger = load_ledger(&settings.data_dir);
         AppState {
+            ledger: std::sync::Mutex::new(ledger),
             snapshot_loaded_at: std::sync::Mutex::new(loaded_at),
             clients: auth::Clients::from_settings(&settings),
             limiter: rate_limit::Limiter::new(
@@ -70,10 +75,46 @@ impl AppState {
     }
 }
 
+fn ledger_path(data_dir: &std::path::Path) -> std::path::PathBuf {
+    data_dir.join("sync-ledger.json")
+}
+
+fn load_ledger(data_dir: &std::path::Path) -> crate::trust::ledger::Ledger {
+    std::fs::read(ledger_path(data_dir))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default()
+}
+
 impl AppState {
+    /// Assigns app-sync tokens to new DSCs, marks vanished ones deleted, and persists the ledger.
+    pub fn sync_ledger(&self) {
+        let Some(snapshot) = self.snapshot.load_full() else {
+            return;
+        };
+        let Ok(mut ledger) = self.ledger.lock() else {
+            return;
+        };
+        if ledger.sync(&snapshot, crate::clock::now()) {
+            let path = ledger_path(&self.settings.data_dir);
+            let tmp = path.with_extension("json.tmp");
+            let written = serde_json::to_vec(&*ledger)
+                .map_err(std::io::Error::other)
+                .and_then(|bytes| {
+                    std::fs::create_dir_all(&self.settings.data_dir)?;
+                    std::fs::write(&tmp, bytes)?;
+                    std::fs::rename(&tmp, &path)
+                });
+            if let Err(e) = written {
+                tracing::warn!(error = %e, "app-sync ledger not persisted");
+            }
+        }
+    }
+
     /// Swaps in a new trust snapshot atomically; cached results of the old one stop matching.
     pub fn swap_snapshot(&self, snapshot: TrustSnapshot) {
         self.snapshot.store(Some(Arc::new(snapshot)));
+        self.sync_ledger();
         if let Ok(mut at) = self.snapshot_loaded_at.lock() {
             *at = Some(crate::clock::now());
         }
@@ -92,6 +133,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/v1/verify/batch", web::post().to(routes::batch))
         .route("/v1/verify/image", web::post().to(routes::image))
         .route("/v1/trust/summary", web::get().to(routes::trust_summary))
+        .route("/signercertificateUpdate", web::get().to(sync::update))
+        .route("/signercertificateUpdate", web::post().to(sync::lookup))
+        .route("/signercertificateStatus", web::get().to(sync::status))
+        .route("/signercertificateStatus/delta", web::get().to(sync::delta))
         .route("/", web::get().to(routes::index))
         .route("/assets/app.js", web::get().to(routes::asset_js))
         .route("/assets/app.css", web::get().to(routes::asset_css))
@@ -155,6 +200,7 @@ pub fn start(
             housekeeping.limiter.housekeeping();
         }
     });
+    state.sync_ledger();
     let data = web::Data::from(state);
     let server = HttpServer::new(move || {
         App::new()

@@ -20,7 +20,10 @@ pub fn sha256_hex(s: &str) -> String {
 
 /// Test settings: three clients, no anonymous access, one worker.
 pub fn settings() -> Settings {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let mut s = Settings {
+        data_dir: std::env::temp_dir().join(format!("dccgw-api-{}-{n}", std::process::id())),
         bind: "127.0.0.1:0".into(),
         workers: Some(1),
         anonymous_tier: None,

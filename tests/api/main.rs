@@ -18,5 +18,6 @@ mod privacy;
     reason = "shared with the core tests; not every helper is used here"
 )]
 mod support;
+mod sync;
 mod vectors;
 mod verify;
