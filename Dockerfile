@@ -10,12 +10,13 @@ RUN mkdir -p src benches load-tests \
  && touch src/lib.rs \
  && echo 'fn main() {}' > benches/verify.rs \
  && echo 'fn main() {}' > load-tests/corpus.rs \
+ && echo 'fn main() {}' > load-tests/ratio.rs \
  && cargo build --release --locked \
  && rm -rf src benches load-tests
 # 2. Source layer.
 COPY src ./src
 COPY benches ./benches
-COPY load-tests/corpus.rs ./load-tests/corpus.rs
+COPY load-tests/corpus.rs load-tests/ratio.rs ./load-tests/
 RUN touch src/main.rs src/lib.rs \
  && cargo build --release --locked --bin dcc-gateway
 
