@@ -1,7 +1,7 @@
 //! Step 4: the COSE_Sign1 container (RFC 8152 §4.2, hcert spec §3.3) and its headers.
 //!
-//! Accepted shapes: `18([..])`, `61(18([..]))` and the untagged 4-element array; any other tag
-//! is rejected. The CBOR is read with a recursion limit and must be consumed entirely. The
+//! Accepted shapes: an optional CWT tag 61, then an optional COSE_Sign1 tag 18, around the
+//! 4-element array (`18([..])`, `61(18([..]))`, `61([..])`, untagged); any other tag is rejected. The CBOR is read with a recursion limit and must be consumed entirely. The
 //! protected header is kept as the exact bytes received (coset keeps `original_data`), so the
 //! `Sig_structure` is built over what the issuer signed, never over a re-encoding.
 //!
@@ -76,13 +76,13 @@ pub(crate) fn read_cbor(bytes: &[u8], limits: &Limits) -> Result<Value, DecodeEr
 }
 
 fn strip_tags(value: Value) -> Result<Value, DecodeError> {
+    // Strip an optional 61 (CWT), then an optional 18 (COSE_Sign1); nothing else may be tagged.
     let value = match value {
-        Value::Tag(TAG_CWT, inner) => match *inner {
-            Value::Tag(TAG_COSE_SIGN1, inner) => *inner,
-            _ => return Err(DecodeError::UnexpectedTag),
-        },
+        Value::Tag(TAG_CWT, inner) => *inner,
+        other => other,
+    };
+    let value = match value {
         Value::Tag(TAG_COSE_SIGN1, inner) => *inner,
-        Value::Tag(_, _) => return Err(DecodeError::UnexpectedTag),
         other => other,
     };
     if matches!(value, Value::Tag(..)) {
@@ -221,9 +221,13 @@ mod tests {
         );
         let mut cwt_only = vec![0xD8, 0x3D];
         cwt_only.extend_from_slice(&untagged);
+        assert!(parse(&cwt_only, &l).is_ok(), "61 around the bare array");
+        let mut reversed = vec![0xD2, 0xD8, 0x3D];
+        reversed.extend_from_slice(&untagged);
         assert_eq!(
-            parse(&cwt_only, &l).unwrap_err(),
-            DecodeError::UnexpectedTag
+            parse(&reversed, &l).unwrap_err(),
+            DecodeError::UnexpectedTag,
+            "18(61(..)) is not a valid shape"
         );
         let mut trailing = untagged.clone();
         trailing.push(0);
