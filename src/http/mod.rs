@@ -129,6 +129,12 @@ impl AppState {
 
 /// Routes of the public API.
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    for (path, content_type, body) in routes::EMBEDDED {
+        cfg.route(
+            path,
+            web::get().to(move || async move { routes::embedded(content_type, body) }),
+        );
+    }
     cfg.route("/v1/verify", web::post().to(routes::verify))
         .route("/v1/verify/batch", web::post().to(routes::batch))
         .route("/v1/verify/image", web::post().to(routes::image))
@@ -137,16 +143,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/signercertificateUpdate", web::post().to(sync::lookup))
         .route("/signercertificateStatus", web::get().to(sync::status))
         .route("/signercertificateStatus/delta", web::get().to(sync::delta))
-        .route("/", web::get().to(routes::index))
-        .route("/assets/app.js", web::get().to(routes::asset_js))
-        .route("/assets/app.css", web::get().to(routes::asset_css))
         .route("/healthz", web::get().to(routes::healthz))
         .route("/readyz", web::get().to(routes::readyz))
         .route("/metrics", web::get().to(routes::metrics))
         .route("/openapi.json", web::get().to(routes::openapi))
-        .route("/docs", web::get().to(routes::docs_page))
-        .route("/docs/docs.js", web::get().to(routes::docs_js))
-        .route("/docs/docs.css", web::get().to(routes::docs_css))
         .default_service(web::to(routes::not_found));
 }
 

@@ -413,24 +413,48 @@ fn with_cache(mut res: actix_web::HttpResponseBuilder) -> actix_web::HttpRespons
 
 const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' blob: data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-/// The verifier web page (assets embedded in the binary; no CDN, no framework).
-pub async fn index() -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header(("Content-Security-Policy", PAGE_CSP))
-        .content_type("text/html; charset=utf-8")
-        .body(include_str!("web/index.html"))
-}
+/// Pages and assets embedded in the binary (no CDN, no framework): path, content type, body.
+/// The verifier page at `/` uses only the public API; `/docs` renders `/openapi.json`.
+pub const EMBEDDED: &[(&str, &str, &str)] = &[
+    (
+        "/",
+        "text/html; charset=utf-8",
+        include_str!("web/index.html"),
+    ),
+    (
+        "/assets/app.js",
+        "text/javascript; charset=utf-8",
+        include_str!("web/app.js"),
+    ),
+    (
+        "/assets/app.css",
+        "text/css; charset=utf-8",
+        include_str!("web/app.css"),
+    ),
+    (
+        "/docs",
+        "text/html; charset=utf-8",
+        include_str!("docs.html"),
+    ),
+    (
+        "/docs/docs.js",
+        "text/javascript; charset=utf-8",
+        include_str!("docs.js"),
+    ),
+    (
+        "/docs/docs.css",
+        "text/css; charset=utf-8",
+        include_str!("docs.css"),
+    ),
+];
 
-pub async fn asset_js() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/javascript; charset=utf-8")
-        .body(include_str!("web/app.js"))
-}
-
-pub async fn asset_css() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/css; charset=utf-8")
-        .body(include_str!("web/app.css"))
+/// Serves one embedded file; HTML pages carry the strict Content-Security-Policy.
+pub fn embedded(content_type: &'static str, body: &'static str) -> HttpResponse {
+    let mut res = HttpResponse::Ok();
+    if content_type.starts_with("text/html") {
+        res.insert_header(("Content-Security-Policy", PAGE_CSP));
+    }
+    res.content_type(content_type).body(body)
 }
 
 /// Prometheus metrics.
@@ -453,28 +477,6 @@ pub async fn openapi() -> HttpResponse {
     HttpResponse::Ok()
         .insert_header(ContentType::json())
         .body(crate::openapi::json())
-}
-
-const DOCS_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
-
-/// The interactive API documentation page (assets embedded in the binary).
-pub async fn docs_page() -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header(("Content-Security-Policy", DOCS_CSP))
-        .content_type("text/html; charset=utf-8")
-        .body(include_str!("docs.html"))
-}
-
-pub async fn docs_js() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/javascript; charset=utf-8")
-        .body(include_str!("docs.js"))
-}
-
-pub async fn docs_css() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/css; charset=utf-8")
-        .body(include_str!("docs.css"))
 }
 
 pub async fn not_found() -> Result<HttpResponse, ApiError> {
