@@ -199,8 +199,10 @@ impl Dsc {
 }
 
 fn public_key(spki: &SubjectPublicKeyInfo<'_>) -> PublicKey {
-    use x509_parser::public_key::PublicKey as X509Key;
+    use x509_parser::public_key::{PublicKey as X509Key, RSAPublicKey};
     const P256: &str = "1.2.840.10045.3.1.7";
+    // RSA keys published under id-RSASSA-PSS instead of rsaEncryption: same RSAPublicKey bits.
+    const RSASSA_PSS: &str = "1.2.840.113549.1.1.10";
     let curve = spki
         .algorithm
         .parameters
@@ -228,6 +230,17 @@ fn public_key(spki: &SubjectPublicKeyInfo<'_>) -> PublicKey {
             der: spki.subject_public_key.data.to_vec(),
             bits: rsa.key_size(),
         },
+        Ok(X509Key::Unknown(bits)) if spki.algorithm.algorithm.to_id_string() == RSASSA_PSS => {
+            match RSAPublicKey::from_der(bits) {
+                Ok((rest, key)) if rest.is_empty() => PublicKey::Rsa {
+                    der: bits.to_vec(),
+                    bits: X509Key::RSA(key).key_size(),
+                },
+                _ => PublicKey::Unsupported {
+                    kind: "RSASSA-PSS key (malformed)",
+                },
+            }
+        }
         Ok(_) | Err(_) => PublicKey::Unsupported {
             kind: "unsupported key type",
         },
@@ -323,6 +336,43 @@ mod tests {
             KeyUsage::from_eku_oids(["1.3.6.1.4.1.1847.2021.1.11"]),
             KeyUsage::ALL
         );
+    }
+
+    #[test]
+    fn rsa_keys_under_the_pss_oid_load_as_rsa() {
+        use crate::crypto::Alg;
+        use crate::keys::mint::{self, CertSpec, SignerKey};
+        let t = ::time::macros::datetime!(2021-06-01 00:00 UTC);
+        let ca_key = SignerKey::generate(Alg::Es256).unwrap();
+        let ca = mint::csca(
+            &CertSpec::new("VN", "CA", t, t + ::time::Duration::days(9)),
+            &ca_key,
+        )
+        .unwrap();
+        let key = SignerKey::generate(Alg::Ps256).unwrap();
+        let cert = mint::signed_by(
+            &CertSpec::new("VN", "DSC", t, t + ::time::Duration::days(9)),
+            &key,
+            &ca,
+            &ca_key,
+        )
+        .unwrap();
+        // Swap rsaEncryption (1.2.840.113549.1.1.1) for id-RSASSA-PSS (…1.10): same length.
+        let rsa_encryption = [
+            0x06, 0x09, 0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x01, 0x01,
+        ];
+        let mut der = cert.der.clone();
+        let at = der.windows(11).position(|w| w == rsa_encryption).unwrap();
+        der[at + 10] = 0x0A;
+        let dsc = Dsc::from_der(&der, "test").unwrap();
+        assert!(
+            matches!(dsc.key, PublicKey::Rsa { bits: 2048, .. }),
+            "{:?}",
+            dsc.key.describe()
+        );
+        assert!(dsc.key.fits(Alg::Ps256));
+        let original = Dsc::from_der(&cert.der, "test").unwrap();
+        assert_eq!(dsc.key, original.key);
     }
 
     #[test]
