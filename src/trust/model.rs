@@ -232,7 +232,7 @@ fn public_key(spki: &SubjectPublicKeyInfo<'_>) -> PublicKey {
         },
         Ok(X509Key::Unknown(bits)) if spki.algorithm.algorithm.to_id_string() == RSASSA_PSS => {
             match RSAPublicKey::from_der(bits) {
-                Ok((rest, key)) if rest.is_empty() => PublicKey::Rsa {
+                Ok(([], key)) => PublicKey::Rsa {
                     der: bits.to_vec(),
                     bits: X509Key::RSA(key).key_size(),
                 },
