@@ -1,6 +1,8 @@
-//! Trust material: the model the verifier reads and the list formats it is loaded from.
+//! Trust material: the model the verifier reads, the list formats it is loaded from, and the
+//! checks that decide what is trusted.
 
 pub mod formats;
 pub mod ledger;
 pub mod local;
 pub mod model;
+pub mod validate;

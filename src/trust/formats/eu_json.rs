@@ -82,3 +82,13 @@ fn load(item: &TrustListItem, raw: &str, source: &str) -> Result<Dsc, EntryError
     }
     Ok(dsc)
 }
+
+/// Reads and validates an EU gateway list (placeholder: being implemented).
+pub fn ingest(
+    _bytes: &[u8],
+    _ctx: &super::Context<'_>,
+) -> Result<super::Ingested, super::ListError> {
+    Err(super::ListError::Malformed(
+        "format not implemented yet".into(),
+    ))
+}

@@ -1,3 +1,246 @@
-//! Pure parsers for trust-list formats.
+//! Pure parsers (and, for the formats Vietnam publishes, renderers) of trust-list formats.
+//!
+//! Every adapter takes the raw bytes of a list, the pinned [`Anchor`] of its source, the
+//! instant `now` and the source id, and returns an [`Ingested`] set: the DSCs it accepts, every
+//! entry it rejects with a stable [`RejectReason`], and the kids the list deletes. A problem
+//! with the list *as a whole* (unparseable, bad or missing list signature, expired) is a
+//! [`ListError`] and nothing of the list is used. No I/O, no clock: callers pass `now`.
+//!
+//! | format | module | what vouches for the keys |
+//! |---|---|---|
+//! | EU gateway `/trustList` JSON | [`eu_json`] | detached CMS per entry: CSCA/UPLOAD by the anchor, DSC by an UPLOAD of its country; DSC chains to a CSCA of its country |
+//! | German signed DSC list | [`de_signed`] | first line: base64 raw `r‖s` ECDSA-P256 over the JSON that follows, pinned key |
+//! | Swedish JWS trust list | [`se_jws`] | compact JWS ES256, `x5c` chained to the anchor, `iat`/`exp` |
+//! | WHO DID v2 document | [`who_did`] | JsonWebSignature2020 proof (checked when an anchor is configured) |
+//! | PEM bundle or directory | [`pem`] | the configuration itself |
 
+pub mod de_signed;
 pub mod eu_json;
+pub mod pem;
+pub mod se_jws;
+pub mod who_did;
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::trust::model::{Dsc, Kid};
+pub use crate::trust::validate::Anchor;
+
+/// A trust-list format (the `format` of a source in `trust-lists/sources.toml`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Format {
+    /// EU DCC Gateway `/trustList` JSON array of TrustListItem.
+    EuJson,
+    /// German signed DSC list (signature line + JSON).
+    DeSigned,
+    /// Swedish (DIGG) compact JWS trust list.
+    SeJws,
+    /// WHO GDHCN DID v2 document (`did.json`).
+    WhoDid,
+    /// PEM bundle (or a directory of PEM/DER files), trusted by configuration.
+    Pem,
+}
+
+impl Format {
+    /// The name used in configuration and on the command line.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Format::EuJson => "eu-json",
+            Format::DeSigned => "de-signed",
+            Format::SeJws => "se-jws",
+            Format::WhoDid => "who-did",
+            Format::Pem => "pem",
+        }
+    }
+}
+
+/// Why one entry of a list was rejected. The code is stable (logs, metrics, CLI).
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub enum RejectReason {
+    /// The entry's CMS signature is malformed or does not verify.
+    BadCms,
+    /// The entry (or its CMS) is signed by someone other than the required signer.
+    WrongSigner,
+    /// The DSC does not chain to a CSCA of its country.
+    NoCscaChain,
+    /// The certificate's validity period has ended (or not begun).
+    Expired,
+    /// The key is not one the gateway can verify HC1 signatures with.
+    UnsupportedKey,
+    /// The stated kid is not SHA-256(DER)[..8].
+    KidMismatch,
+    /// The same certificate appears twice in the list.
+    Duplicate,
+    /// The entry is not well formed (bad Base64, not X.509, missing fields).
+    Malformed,
+    /// The certificate's country differs from the entry's country.
+    CountryMismatch,
+}
+
+impl RejectReason {
+    pub const fn code(self) -> &'static str {
+        match self {
+            RejectReason::BadCms => "BAD_CMS",
+            RejectReason::WrongSigner => "WRONG_SIGNER",
+            RejectReason::NoCscaChain => "NO_CSCA_CHAIN",
+            RejectReason::Expired => "EXPIRED",
+            RejectReason::UnsupportedKey => "UNSUPPORTED_KEY",
+            RejectReason::KidMismatch => "KID_MISMATCH",
+            RejectReason::Duplicate => "DUPLICATE",
+            RejectReason::Malformed => "MALFORMED",
+            RejectReason::CountryMismatch => "COUNTRY_MISMATCH",
+        }
+    }
+}
+
+impl std::fmt::Display for RejectReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// One rejected entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rejected {
+    /// The entry as the list names it: its kid if it has one, else `#<index>`.
+    pub entry: String,
+    pub country: Option<String>,
+    pub reason: RejectReason,
+}
+
+/// Why a list as a whole was refused. Nothing of a refused list is used.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ListError {
+    #[error("the list is malformed: {0}")]
+    Malformed(String),
+    #[error("the list signature does not verify")]
+    BadSignature,
+    #[error("the list is not signed by the pinned anchor")]
+    WrongSigner,
+    #[error("this format needs a pinned anchor")]
+    AnchorRequired,
+    #[error("the list has expired")]
+    Expired,
+    #[error("the list is not valid yet")]
+    NotYetValid,
+    #[error("the list has no acceptable keys")]
+    Empty,
+    #[error("the list has more than {0} entries")]
+    TooManyEntries(usize),
+}
+
+impl ListError {
+    /// Stable code for logs, metrics and the CLI.
+    pub const fn code(&self) -> &'static str {
+        match self {
+            ListError::Malformed(_) => "LIST_MALFORMED",
+            ListError::BadSignature => "LIST_SIGNATURE_INVALID",
+            ListError::WrongSigner => "LIST_WRONG_SIGNER",
+            ListError::AnchorRequired => "LIST_ANCHOR_REQUIRED",
+            ListError::Expired => "LIST_EXPIRED",
+            ListError::NotYetValid => "LIST_NOT_YET_VALID",
+            ListError::Empty => "LIST_EMPTY",
+            ListError::TooManyEntries(_) => "LIST_TOO_MANY_ENTRIES",
+        }
+    }
+}
+
+/// Most entries one list may hold (bounds work on hostile input).
+pub const MAX_ENTRIES: usize = 100_000;
+
+/// What an adapter needs besides the bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    /// The pinned anchor of the source (may be empty: see each format).
+    pub anchor: &'a Anchor,
+    /// The instant validity is judged at.
+    pub now: OffsetDateTime,
+    /// The source id, recorded in each accepted DSC.
+    pub source: &'a str,
+}
+
+/// The outcome of reading one list.
+#[derive(Debug, Clone, Default)]
+pub struct Ingested {
+    /// Accepted DSCs (each with `source` set to the context's source).
+    pub dscs: Vec<Dsc>,
+    /// Entries not accepted, with the reason.
+    pub rejected: Vec<Rejected>,
+    /// Kids the list explicitly deletes (EU delta entries with `rawData: null`).
+    pub deleted: Vec<Kid>,
+    /// DER of every accepted certificate, for duplicate detection.
+    seen: std::collections::HashSet<std::sync::Arc<[u8]>>,
+}
+
+impl Ingested {
+    /// Countries of the accepted DSCs.
+    pub fn countries(&self) -> BTreeSet<String> {
+        self.dscs.iter().filter_map(|d| d.country.clone()).collect()
+    }
+
+    /// Refuses a list that yields no key at all (an empty or wholly rejected list never
+    /// replaces a good one).
+    pub fn non_empty(self) -> Result<Ingested, ListError> {
+        if self.dscs.is_empty() {
+            Err(ListError::Empty)
+        } else {
+            Ok(self)
+        }
+    }
+
+    /// Number of rejected entries per reason code.
+    pub fn rejected_by_reason(&self) -> std::collections::BTreeMap<&'static str, usize> {
+        let mut out = std::collections::BTreeMap::new();
+        for r in &self.rejected {
+            *out.entry(r.reason.code()).or_insert(0) += 1;
+        }
+        out
+    }
+}
+
+/// Reads a list of `format` (not yet checked for emptiness: see [`Ingested::non_empty`]).
+pub fn ingest(format: Format, bytes: &[u8], ctx: &Context<'_>) -> Result<Ingested, ListError> {
+    match format {
+        Format::EuJson => eu_json::ingest(bytes, ctx),
+        Format::DeSigned => de_signed::ingest(bytes, ctx),
+        Format::SeJws => se_jws::ingest(bytes, ctx),
+        Format::WhoDid => who_did::ingest(bytes, ctx),
+        Format::Pem => pem::ingest(bytes, ctx),
+    }
+}
+
+/// Shared per-entry checks once an entry's certificate is trusted by its format: kid, validity
+/// and key type. Returns the DSC or the reason it is rejected.
+pub fn admit(der: &[u8], stated_kid: Option<&str>, ctx: &Context<'_>) -> Result<Dsc, RejectReason> {
+    if let Some(kid) = stated_kid
+        && Kid::of_der(der).to_base64() != kid
+    {
+        return Err(RejectReason::KidMismatch);
+    }
+    let dsc = Dsc::from_der(der, ctx.source).map_err(|_| RejectReason::Malformed)?;
+    if !dsc.valid_at(ctx.now) {
+        return Err(RejectReason::Expired);
+    }
+    if matches!(dsc.key, crate::crypto::PublicKey::Unsupported { .. }) {
+        return Err(RejectReason::UnsupportedKey);
+    }
+    Ok(dsc)
+}
+
+/// Pushes `dsc` unless the same certificate was already accepted (then records a duplicate).
+pub fn push_unique(out: &mut Ingested, dsc: Dsc, entry: String) {
+    if out.seen.insert(std::sync::Arc::clone(&dsc.der)) {
+        out.dscs.push(dsc);
+    } else {
+        out.rejected.push(Rejected {
+            entry,
+            country: dsc.country.clone(),
+            reason: RejectReason::Duplicate,
+        });
+    }
+}

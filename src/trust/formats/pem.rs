@@ -1,0 +1,105 @@
+//! PEM bundle (or one DER certificate): every `CERTIFICATE` block is a DSC, trusted by the
+//! configuration that names the file. Entries still pass the shared checks of
+//! [`super::admit`] (validity at `now`, supported key) and duplicates are reported.
+
+use x509_parser::pem::Pem;
+
+use super::{Context, Ingested, ListError, MAX_ENTRIES, Rejected, admit, push_unique};
+
+/// Reads a PEM bundle or a single DER certificate.
+pub fn ingest(bytes: &[u8], ctx: &Context<'_>) -> Result<Ingested, ListError> {
+    let ders: Vec<Vec<u8>> = if bytes.first() == Some(&0x30) {
+        vec![bytes.to_vec()]
+    } else {
+        let mut out = Vec::new();
+        for pem in Pem::iter_from_buffer(bytes) {
+            let pem = pem.map_err(|_| ListError::Malformed("invalid PEM".into()))?;
+            if pem.label == "CERTIFICATE" {
+                out.push(pem.contents);
+            }
+            if out.len() > MAX_ENTRIES {
+                return Err(ListError::TooManyEntries(MAX_ENTRIES));
+            }
+        }
+        out
+    };
+    if ders.is_empty() && !bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ListError::Malformed("no PEM CERTIFICATE block".into()));
+    }
+    let mut out = Ingested::default();
+    for (i, der) in ders.iter().enumerate() {
+        match admit(der, None, ctx) {
+            Ok(dsc) => {
+                let entry = dsc.kid.to_base64();
+                push_unique(&mut out, dsc, entry);
+            }
+            Err(reason) => out.rejected.push(Rejected {
+                entry: format!("#{i}"),
+                country: None,
+                reason,
+            }),
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::RejectReason;
+    use super::*;
+    use crate::crypto::Alg;
+    use crate::keys::mint::{self, CertSpec, SignerKey};
+    use crate::trust::validate::Anchor;
+    use time::macros::datetime;
+
+    #[test]
+    fn bundle_with_good_expired_duplicate_and_garbage() {
+        let now = datetime!(2022-01-01 00:00 UTC);
+        let key = SignerKey::generate(Alg::Es256).unwrap();
+        let good = mint::self_signed(
+            &CertSpec::new(
+                "DE",
+                "good",
+                now - time::Duration::days(1),
+                now + time::Duration::days(9),
+            ),
+            &key,
+        )
+        .unwrap();
+        let old = mint::self_signed(
+            &CertSpec::new(
+                "DE",
+                "old",
+                now - time::Duration::days(9),
+                now - time::Duration::days(1),
+            ),
+            &key,
+        )
+        .unwrap();
+        let bundle = format!("{}{}{}", good.pem, old.pem, good.pem);
+        let anchor = Anchor::none();
+        let ctx = Context {
+            anchor: &anchor,
+            now,
+            source: "pem-test",
+        };
+        let got = ingest(bundle.as_bytes(), &ctx).unwrap();
+        assert_eq!(got.dscs.len(), 1);
+        assert_eq!(got.dscs[0].source, "pem-test");
+        let reasons: Vec<_> = got.rejected.iter().map(|r| r.reason).collect();
+        assert_eq!(reasons, [RejectReason::Expired, RejectReason::Duplicate]);
+        assert!(matches!(
+            ingest(b"garbage", &ctx),
+            Err(ListError::Malformed(_))
+        ));
+        let truncated = &good.pem.as_bytes()[..good.pem.len() / 2];
+        assert!(
+            ingest(truncated, &ctx).is_err() || ingest(truncated, &ctx).unwrap().dscs.is_empty()
+        );
+        assert_eq!(
+            ingest(b"", &ctx).unwrap().non_empty().unwrap_err(),
+            ListError::Empty
+        );
+        assert_eq!(ingest(&good.der, &ctx).unwrap().dscs.len(), 1);
+    }
+}
