@@ -106,6 +106,9 @@ pub struct Settings {
     pub bind: String,
     pub data_dir: PathBuf,
     pub trust_dir: PathBuf,
+    /// Trust sources (default `<trust_dir>/sources.toml`; without that file, every PEM/DER
+    /// file below `trust_dir` is one source `local`).
+    pub sources_file: Option<PathBuf>,
     pub redis_url: Option<String>,
     /// Worker threads (default: number of CPUs).
     pub workers: Option<usize>,
@@ -153,6 +156,7 @@ impl Default for Settings {
             bind: "127.0.0.1:8080".to_owned(),
             data_dir: PathBuf::from("data"),
             trust_dir: PathBuf::from("trust-lists"),
+            sources_file: None,
             redis_url: None,
             workers: None,
             anonymous_tier: Some("anonymous".to_owned()),
@@ -192,6 +196,9 @@ impl Settings {
     pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
         if let Some(v) = get("DCCGW_BIND") {
             self.bind = v;
+        }
+        if let Some(v) = get("DCCGW_SOURCES_FILE") {
+            self.sources_file = Some(v.into());
         }
         if let Some(v) = get("DCCGW_DATA_DIR") {
             self.data_dir = v.into();

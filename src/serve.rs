@@ -7,27 +7,42 @@ use std::sync::Arc;
 use crate::cli::ServeArgs;
 use crate::config::Settings;
 use crate::http::AppState;
-use crate::trust::model::TrustSnapshot;
 
-/// Builds the initial snapshot from the local trust tree and the development VN keys.
-pub fn initial_snapshot(settings: &Settings) -> Result<TrustSnapshot, String> {
-    let (mut dscs, skipped) = crate::trust::local::load_dir(&settings.trust_dir);
-    for s in &skipped {
-        tracing::warn!(path = %s.path.display(), reason = %s.reason, "trust file skipped");
+/// The development VN keys, when no configured source provides a Vietnamese DSC.
+fn development_keys(
+    settings: &Settings,
+    trust: &crate::trust::refresh::Trust,
+) -> Result<Vec<crate::trust::model::Dsc>, String> {
+    if trust.has_country("VN") {
+        return Ok(Vec::new());
     }
-    let has_vn = dscs.iter().any(|d| d.country.as_deref() == Some("VN"));
-    if !has_vn {
-        let (dsc, created) = crate::keys::dev::ensure(&settings.data_dir, crate::clock::now())
-            .map_err(|e| format!("development keys: {e}"))?;
-        if created {
-            tracing::warn!(dir = %settings.data_dir.join("keys").display(), "created DEVELOPMENT VN signing keys: not for production");
-        } else {
-            tracing::warn!("using DEVELOPMENT VN signing keys from the data directory");
-        }
-        dscs.push(dsc);
+    let (dsc, created) = crate::keys::dev::ensure(&settings.data_dir, crate::clock::now())
+        .map_err(|e| format!("development keys: {e}"))?;
+    if created {
+        tracing::warn!(dir = %settings.data_dir.join("keys").display(), "created DEVELOPMENT VN signing keys: not for production");
+    } else {
+        tracing::warn!("using DEVELOPMENT VN signing keys from the data directory");
     }
-    let version = u64::try_from(crate::clock::now().unix_timestamp()).unwrap_or(1);
-    Ok(TrustSnapshot::new(version, dscs))
+    Ok(vec![dsc])
+}
+
+/// Brings an instance's trust up: Redis (bounded wait), the stored snapshot, one refresh of
+/// every source, development keys if no source has a VN DSC, then the background loops.
+pub async fn start_trust(state: &Arc<AppState>) -> Result<(), String> {
+    if let Some(url) = state.settings.redis_url.clone()
+        && state.redis.get().is_none()
+    {
+        crate::http::connect_redis_once(&url, &state.redis, std::time::Duration::from_secs(2))
+            .await;
+    }
+    state.trust.bootstrap(state).await;
+    let local = development_keys(&state.settings, &state.trust)?;
+    if !local.is_empty() {
+        state.trust.set_local(local);
+        state.trust.bootstrap_local(state).await;
+    }
+    crate::trust::refresh::spawn(Arc::clone(state));
+    Ok(())
 }
 
 fn init_logging(format: &str) {
@@ -53,13 +68,16 @@ pub fn run(args: &ServeArgs) -> Result<(), String> {
         settings.data_dir.clone_from(dir);
     }
     init_logging(&settings.log_format);
-    let snapshot = initial_snapshot(&settings)?;
-    tracing::info!(dscs = snapshot.len(), snapshot = %snapshot.id, "trust snapshot loaded");
+    let sources = crate::trust::refresh::Trust::sources_from_settings(&settings)?;
     let listener =
         TcpListener::bind(&settings.bind).map_err(|e| format!("bind {}: {e}", settings.bind))?;
     tracing::info!(addr = %settings.bind, redis = settings.redis_url.is_some(), "listening");
     actix_web::rt::System::new().block_on(async move {
-        let state = Arc::new(AppState::new(settings, Some(snapshot), None));
+        let state = Arc::new(AppState::with_sources(settings, None, None, sources));
+        start_trust(&state).await?;
+        if let Some(snap) = state.snapshot.load_full() {
+            tracing::info!(dscs = snap.len(), snapshot = %snap.id, version = snap.version, "trust snapshot in force");
+        }
         let server = crate::http::start(state, listener).map_err(|e| e.to_string())?;
         server.await.map_err(|e| e.to_string())
     })

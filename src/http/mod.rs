@@ -38,6 +38,8 @@ pub struct AppState {
     pub snapshot_loaded_at: std::sync::Mutex<Option<time::OffsetDateTime>>,
     /// App-sync resume tokens and deletions, persisted in `<data_dir>/sync-ledger.json`.
     pub ledger: std::sync::Mutex<crate::trust::ledger::Ledger>,
+    /// Trust sources, their health, and the shared store of snapshots.
+    pub trust: crate::trust::refresh::Trust,
 }
 
 impl AppState {
@@ -46,6 +48,16 @@ impl AppState {
         settings: Settings,
         snapshot: Option<TrustSnapshot>,
         redis: Option<redis::aio::ConnectionManager>,
+    ) -> AppState {
+        AppState::with_sources(settings, snapshot, redis, Vec::new())
+    }
+
+    /// Builds the state with trust `sources` (refreshed by [`crate::trust::refresh`]).
+    pub fn with_sources(
+        settings: Settings,
+        snapshot: Option<TrustSnapshot>,
+        redis: Option<redis::aio::ConnectionManager>,
+        sources: Vec<crate::trust::sources::SourceConfig>,
     ) -> AppState {
         let limits = Limits {
             max_image_bytes: settings.http.max_image_bytes,
@@ -57,7 +69,13 @@ impl AppState {
         }
         let loaded_at = snapshot.as_ref().map(|_| crate::clock::now());
         let ledger = load_ledger(&settings.data_dir);
+        let store = crate::trust::store::Store::new(
+            Arc::clone(&cell),
+            &settings.redis_prefix,
+            Some(settings.data_dir.join("trust")),
+        );
         AppState {
+            trust: crate::trust::refresh::Trust::new(sources, store),
             ledger: std::sync::Mutex::new(ledger),
             snapshot_loaded_at: std::sync::Mutex::new(loaded_at),
             clients: auth::Clients::from_settings(&settings),
@@ -148,6 +166,28 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/metrics", web::get().to(routes::metrics))
         .route("/openapi.json", web::get().to(routes::openapi))
         .default_service(web::to(routes::not_found));
+}
+
+/// One bounded attempt to connect to Redis (start-up: the stored snapshot comes first).
+pub async fn connect_redis_once(
+    url: &str,
+    cell: &OnceLock<redis::aio::ConnectionManager>,
+    budget: Duration,
+) -> bool {
+    let Ok(client) = redis::Client::open(url) else {
+        return false;
+    };
+    let config = redis::aio::ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(Duration::from_millis(500)))
+        .set_response_timeout(Some(Duration::from_millis(500)));
+    match tokio::time::timeout(budget, client.get_connection_manager_with_config(config)).await {
+        Ok(Ok(manager)) => {
+            let _ = cell.set(manager);
+            tracing::info!("redis connected");
+            true
+        }
+        _ => false,
+    }
 }
 
 /// Connects to Redis in the background, retrying until it answers.

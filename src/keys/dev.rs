@@ -84,11 +84,11 @@ fn create_or_load(data_dir: &Path, now: time::OffsetDateTime) -> Result<(Dsc, bo
     let dsc = mint::signed_by(&dsc_spec, &dsc_key, &csca, &csca_key)?;
     write_private(
         &dir.join("csca.key.pem"),
-        &pem_encode("PRIVATE KEY", csca_key.pkcs8_der()),
+        &super::pem_encode("PRIVATE KEY", csca_key.pkcs8_der()),
     )?;
     write_private(
         &dir.join("dsc.key.pem"),
-        &pem_encode("PRIVATE KEY", dsc_key.pkcs8_der()),
+        &super::pem_encode("PRIVATE KEY", dsc_key.pkcs8_der()),
     )?;
     std::fs::write(dir.join("csca.pem"), &csca.pem)?;
     // Written last and atomically: its presence means the key set is complete.
@@ -97,17 +97,6 @@ fn create_or_load(data_dir: &Path, now: time::OffsetDateTime) -> Result<(Dsc, bo
     std::fs::rename(&tmp, &dsc_path)?;
     let dsc = Dsc::from_der(&dsc.der, "VN-dev").map_err(|_| DevKeyError::BadCertificate)?;
     Ok((dsc, true))
-}
-
-fn pem_encode(label: &str, der: &[u8]) -> String {
-    let b64 = crate::util::base64_encode(der);
-    let mut out = format!("-----BEGIN {label}-----\n");
-    for chunk in b64.as_bytes().chunks(64) {
-        out.push_str(&String::from_utf8_lossy(chunk));
-        out.push('\n');
-    }
-    out.push_str(&format!("-----END {label}-----\n"));
-    out
 }
 
 fn write_private(path: &Path, text: &str) -> std::io::Result<()> {

@@ -8,3 +8,15 @@
 pub mod dev;
 pub mod issue;
 pub mod mint;
+
+/// PEM armour (`-----BEGIN {label}-----`, 64-column Base64).
+pub fn pem_encode(label: &str, der: &[u8]) -> String {
+    let b64 = crate::util::base64_encode(der);
+    let mut out = format!("-----BEGIN {label}-----\n");
+    for chunk in b64.as_bytes().chunks(64) {
+        out.push_str(&String::from_utf8_lossy(chunk));
+        out.push('\n');
+    }
+    out.push_str(&format!("-----END {label}-----\n"));
+    out
+}

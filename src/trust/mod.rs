@@ -5,4 +5,7 @@ pub mod formats;
 pub mod ledger;
 pub mod local;
 pub mod model;
+pub mod refresh;
+pub mod sources;
+pub mod store;
 pub mod validate;

@@ -127,6 +127,8 @@ pub struct Dsc {
     pub usage: KeyUsage,
     /// Which trust source vouched for this DSC (e.g. `cli`, `eu-gateway`, `VN`).
     pub source: String,
+    /// When the source's list holding this DSC was fetched (None for ad-hoc material).
+    pub fetched_at: Option<OffsetDateTime>,
 }
 
 impl Dsc {
@@ -171,6 +173,7 @@ impl Dsc {
             key: public_key(&tbs.subject_pki),
             usage,
             source: source.to_owned(),
+            fetched_at: None,
         })
     }
 

@@ -106,7 +106,7 @@ async fn oversized_headers_and_urls_are_refused() {
 async fn deeply_nested_json_is_a_bad_request() {
     let app = spawn_app(settings(), Some(snapshot(&[])));
     let body = format!("{{\"qr\": {}1{}}}", "[".repeat(5000), "]".repeat(5000));
-    let res = reqwest::Client::new()
+    let res = http_client()
         .post(app.url("/v1/verify"))
         .bearer_auth(KEY_PARTNER)
         .header("content-type", "application/json")

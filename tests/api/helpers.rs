@@ -76,6 +76,18 @@ pub struct TestApp {
 }
 
 impl TestApp {
+    pub fn new(
+        base: String,
+        state: Arc<AppState>,
+        handle: actix_web::dev::ServerHandle,
+    ) -> TestApp {
+        TestApp {
+            base,
+            state,
+            handle,
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
@@ -180,4 +192,15 @@ pub async fn eventually(secs: u64, mut f: impl FnMut() -> bool) {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// Installs rustls's ring provider (the gateway's reqwest has TLS without a default provider).
+pub fn install_crypto() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// An HTTP client for the tests.
+pub fn http_client() -> reqwest::Client {
+    install_crypto();
+    reqwest::Client::new()
 }

@@ -9,7 +9,7 @@ use super::helpers::*;
 use super::support::*;
 
 async fn hit(app: &TestApp, key: &str) -> reqwest::Response {
-    reqwest::Client::new()
+    http_client()
         .post(app.url("/v1/verify"))
         .bearer_auth(key)
         .json(&json!({"qr": "HC1:"}))
@@ -92,7 +92,7 @@ async fn verification_goes_on_while_redis_is_down() {
     eventually(10, || app.state.redis.get().is_some()).await;
     let qr = hc1(&s, &vaccination());
     let req = json!({"qr": qr, "at": "2021-06-01T00:00:00Z"});
-    let c = reqwest::Client::new();
+    let c = http_client();
     let before: serde_json::Value = c
         .post(app.url("/v1/verify"))
         .bearer_auth(KEY_PARTNER)
@@ -138,6 +138,7 @@ async fn anonymous_tier_is_limited_per_client_ip() {
     s.anonymous_tier = Some("tiny".into());
     let app = spawn_app(s, Some(snapshot(&[])));
     let from = |ip: [u8; 4]| {
+        install_crypto();
         reqwest::Client::builder()
             .local_address(std::net::IpAddr::from(ip))
             .build()

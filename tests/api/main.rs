@@ -19,5 +19,6 @@ mod privacy;
 )]
 mod support;
 mod sync;
+mod trust;
 mod vectors;
 mod verify;

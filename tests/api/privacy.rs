@@ -47,7 +47,7 @@ async fn no_names_birth_dates_uvcis_qr_text_or_keys_in_logs() {
     dcc["dob"] = "1931-02-27".into();
     dcc["v"][0]["ci"] = "URN:UVCI:01:VN:SECRETUVCI42".into();
     let qr = hc1(&s, &dcc);
-    let c = reqwest::Client::new();
+    let c = http_client();
     for (body, key) in [
         (
             json!({"qr": qr, "at": "2021-06-01T00:00:00Z", "detail": "full"}),
@@ -102,7 +102,7 @@ async fn no_names_birth_dates_uvcis_qr_text_or_keys_in_logs() {
 async fn new_snapshot_makes_the_cache_miss_and_metrics_have_the_series() {
     let s = signer(Alg::Es256);
     let app = spawn_app(settings(), Some(snapshot(&[&s])));
-    let c = reqwest::Client::new();
+    let c = http_client();
     let req = json!({"qr": hc1(&s, &vaccination()), "at": "2021-06-01T00:00:00Z"});
     let first = c
         .post(app.url("/v1/verify"))

@@ -10,7 +10,7 @@ use super::helpers::*;
 use super::support::*;
 
 async fn drain(app: &TestApp, from: Option<u64>) -> Vec<(u64, String, String)> {
-    let c = reqwest::Client::new();
+    let c = http_client();
     let mut token = from;
     let mut out = Vec::new();
     for _ in 0..100 {
@@ -62,7 +62,7 @@ async fn app_sync_protocol() {
             kid
         );
     }
-    let client = reqwest::Client::new();
+    let client = http_client();
     let res = client
         .get(app.url("/signercertificateStatus"))
         .send()

@@ -53,7 +53,7 @@ async fn png_vectors_verify_through_the_image_endpoint() {
     );
     let snapshot = TrustSnapshot::new(1, dscs);
     let app = spawn_app(settings(), Some(snapshot.clone()));
-    let c = reqwest::Client::new();
+    let c = http_client();
     for (path, png, qr, at) in cases.iter().take(200) {
         let at_text = dcc_gateway::util::rfc3339(*at);
         let res = c

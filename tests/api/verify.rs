@@ -8,7 +8,7 @@ use super::helpers::*;
 use super::support::*;
 
 fn client() -> reqwest::Client {
-    reqwest::Client::new()
+    http_client()
 }
 
 #[tokio::test]

@@ -1,0 +1,635 @@
+//! Keeping the trust snapshot current: per-source refresh, the last-good rule, merging, and
+//! sharing through the [`Store`].
+//!
+//! A refresh of one source is fetch → parse/validate ([`formats::ingest`]) → guard → store →
+//! merge → swap. The **last-good rule**: on any failure — network error, timeout, HTTP error,
+//! a body over the cap, a bad list signature, a parse error, an empty list, or a list that
+//! would remove more than `max_removal_share` of the source's keys at once — the source's
+//! keys in force stay exactly as they were, the failure is recorded in the source's
+//! [`SourceStatus`] and logged, and the next attempt backs off exponentially (from 5 s up to the
+//! refresh interval). A successful refresh logs the diff (kids added / removed).
+//!
+//! Cluster behaviour: one instance at a time syncs upstreams (a Redis lock with a token and an
+//! expiry); it stores the merged snapshot with a cluster-wide increasing version and announces
+//! it on pub/sub. Every instance adopts a newer stored snapshot on the announcement, and also
+//! polls the version every second, so a snapshot published while an instance was cut off from
+//! Redis reaches it when Redis is back. The hot path only ever reads the in-memory snapshot.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::http::AppState;
+use crate::trust::formats::{self, Anchor, Context, Format, ListError};
+use crate::trust::model::{Dsc, TrustSnapshot};
+use crate::trust::sources::{self, FetchError, Fetched, SourceConfig, SourcesFile, Validators};
+use crate::trust::store::{Lock, SnapshotRecord, SourceRecord, Store};
+
+/// The last failure of a source.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct SourceError {
+    /// Stable code: `FETCH_*`, `LIST_*` or `LIST_DROPS_TOO_MANY_KEYS`.
+    pub code: String,
+    pub message: String,
+    /// RFC 3339.
+    pub at: String,
+}
+
+/// Health of one source, as `/v1/trust/summary` and the admin API show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct SourceStatus {
+    pub id: String,
+    pub format: String,
+    pub enabled: bool,
+    /// `ok`, `failing` (keys of the last good copy in force), or `pending` (never refreshed).
+    pub status: String,
+    /// DSCs of this source in force.
+    pub dscs: usize,
+    /// RFC 3339 of the last attempt and the last success.
+    pub last_attempt: Option<String>,
+    pub last_success: Option<String>,
+    pub last_error: Option<SourceError>,
+    pub consecutive_failures: u32,
+    /// Rejected entries of the last accepted copy, by reason code.
+    pub rejected: BTreeMap<String, usize>,
+    /// Kids added and removed by the last successful refresh.
+    pub last_added: usize,
+    pub last_removed: usize,
+}
+
+/// Why a refresh did not change the source.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RefreshError {
+    #[error("{0}")]
+    Fetch(#[from] FetchError),
+    #[error("{0}")]
+    List(#[from] ListError),
+    #[error("the list would remove {removed} of {had} keys (more than the allowed share)")]
+    DropsTooMany { removed: usize, had: usize },
+    #[error("the anchor file cannot be used: {0}")]
+    Anchor(String),
+}
+
+impl RefreshError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            RefreshError::Fetch(e) => e.code(),
+            RefreshError::List(e) => e.code(),
+            RefreshError::DropsTooMany { .. } => "LIST_DROPS_TOO_MANY_KEYS",
+            RefreshError::Anchor(_) => "ANCHOR_INVALID",
+        }
+    }
+}
+
+/// What a refresh did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// New copy accepted; kids added and removed.
+    Updated { added: usize, removed: usize },
+    /// The upstream copy is the one in force (304 or same content).
+    Unchanged,
+    /// Another instance holds the sync lock.
+    Skipped,
+}
+
+struct Runtime {
+    config: SourceConfig,
+    anchor: Result<Anchor, String>,
+}
+
+#[derive(Default)]
+struct Inner {
+    /// Source id → its DSCs in force.
+    current: BTreeMap<String, Vec<Dsc>>,
+    status: BTreeMap<String, SourceStatus>,
+    validators: HashMap<String, Validators>,
+    /// Content hash of each source's copy in force (skip identical re-downloads).
+    content: HashMap<String, String>,
+}
+
+/// The trust manager of one instance.
+pub struct Trust {
+    sources: Vec<Runtime>,
+    pub store: Store,
+    inner: Mutex<Inner>,
+    /// Instance-local DSCs merged into every snapshot (development VN keys).
+    local: Mutex<Vec<Dsc>>,
+    client: Mutex<Option<reqwest::Client>>,
+    /// Serialises refreshes within this instance.
+    refresh_lock: tokio::sync::Mutex<()>,
+}
+
+impl Trust {
+    /// A manager for `sources` (anchors are loaded now; a bad anchor fails that source only).
+    pub fn new(sources: Vec<SourceConfig>, store: Store) -> Trust {
+        let mut inner = Inner::default();
+        let sources: Vec<Runtime> = sources
+            .into_iter()
+            .map(|config| {
+                let anchor = match &config.anchor {
+                    None => Ok(Anchor::none()),
+                    Some(path) => std::fs::read(path)
+                        .map_err(|e| format!("{}: {e}", path.display()))
+                        .and_then(|b| {
+                            Anchor::from_bytes(&b).map_err(|e| format!("{}: {e}", path.display()))
+                        }),
+                };
+                inner.status.insert(
+                    config.id.clone(),
+                    SourceStatus {
+                        id: config.id.clone(),
+                        format: config.format.name().to_owned(),
+                        enabled: config.enabled,
+                        status: "pending".into(),
+                        dscs: 0,
+                        last_attempt: None,
+                        last_success: None,
+                        last_error: None,
+                        consecutive_failures: 0,
+                        rejected: BTreeMap::new(),
+                        last_added: 0,
+                        last_removed: 0,
+                    },
+                );
+                Runtime { config, anchor }
+            })
+            .collect();
+        Trust {
+            sources,
+            store,
+            inner: Mutex::new(inner),
+            local: Mutex::new(Vec::new()),
+            client: Mutex::new(None),
+            refresh_lock: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// The sources of `settings`: `sources_file` if it exists, else one PEM source per
+    /// `trust_dir` (the behaviour before sources existed).
+    pub fn sources_from_settings(
+        settings: &crate::config::Settings,
+    ) -> Result<Vec<SourceConfig>, String> {
+        let path = settings
+            .sources_file
+            .clone()
+            .unwrap_or_else(|| settings.trust_dir.join("sources.toml"));
+        Ok(match SourcesFile::load(&path)? {
+            Some(file) => file.sources,
+            None if settings.trust_dir.is_dir() => {
+                vec![SourceConfig::local_pem("local", settings.trust_dir.clone())]
+            }
+            None => Vec::new(),
+        })
+    }
+
+    /// Sets the instance-local DSCs (development keys) merged into every snapshot.
+    pub fn set_local(&self, dscs: Vec<Dsc>) {
+        if let Ok(mut l) = self.local.lock() {
+            *l = dscs;
+        }
+    }
+
+    /// The configured sources.
+    pub fn configs(&self) -> impl Iterator<Item = &SourceConfig> {
+        self.sources.iter().map(|r| &r.config)
+    }
+
+    /// Health of every source, by id.
+    pub fn statuses(&self) -> Vec<SourceStatus> {
+        self.inner
+            .lock()
+            .map(|i| i.status.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Refreshes source `id` now (the scheduled loops and the admin endpoint call this).
+    pub async fn refresh(&self, state: &AppState, id: &str) -> Result<Outcome, RefreshError> {
+        let Some(rt) = self.sources.iter().find(|r| r.config.id == id) else {
+            return Ok(Outcome::Unchanged);
+        };
+        let _serial = self.refresh_lock.lock().await;
+        let ttl = (rt.config.timeout_secs + 30) * 1000;
+        let lock = self.store.try_lock(ttl).await;
+        if lock == Lock::Held {
+            return Ok(Outcome::Skipped);
+        }
+        // Start from the newest shared state so a merge never undoes another instance's work.
+        self.adopt_newer(state).await;
+        let now = crate::clock::now();
+        let result = self.refresh_locked(state, rt, now).await;
+        self.store.unlock(&lock).await;
+        self.record(&rt.config.id, now, &result);
+        result
+    }
+
+    async fn refresh_locked(
+        &self,
+        state: &AppState,
+        rt: &Runtime,
+        now: OffsetDateTime,
+    ) -> Result<Outcome, RefreshError> {
+        let cfg = &rt.config;
+        let anchor = rt.anchor.clone().map_err(RefreshError::Anchor)?;
+        let fetched = self.fetch(cfg).await?;
+        let (bytes, validators) = match fetched {
+            Fetched::NotModified => return Ok(Outcome::Unchanged),
+            Fetched::Body { bytes, validators } => (bytes, validators),
+        };
+        let digest = crate::util::hex(ring::digest::digest(&ring::digest::SHA256, &bytes).as_ref());
+        let same_content = self.inner.lock().ok().is_some_and(|i| {
+            i.content.get(&cfg.id) == Some(&digest) && i.current.contains_key(&cfg.id)
+        });
+        if same_content {
+            return Ok(Outcome::Unchanged);
+        }
+        let format = cfg.format;
+        let source = cfg.id.clone();
+        let raw = bytes.clone();
+        let ingested = tokio::task::spawn_blocking(move || {
+            let ctx = Context {
+                anchor: &anchor,
+                now,
+                source: &source,
+            };
+            formats::ingest(format, &raw, &ctx).and_then(formats::Ingested::non_empty)
+        })
+        .await
+        .map_err(|_| RefreshError::List(ListError::Malformed("ingest task failed".into())))??;
+        let new_kids: BTreeSet<String> = ingested.dscs.iter().map(|d| d.kid.to_base64()).collect();
+        let old_kids: BTreeSet<String> = self
+            .inner
+            .lock()
+            .ok()
+            .and_then(|i| {
+                i.current
+                    .get(&cfg.id)
+                    .map(|v| v.iter().map(|d| d.kid.to_base64()).collect())
+            })
+            .unwrap_or_default();
+        let removed = old_kids.difference(&new_kids).count();
+        let added = new_kids.difference(&old_kids).count();
+        if !old_kids.is_empty() && removed as f64 > cfg.max_removal_share * old_kids.len() as f64 {
+            return Err(RefreshError::DropsTooMany {
+                removed,
+                had: old_kids.len(),
+            });
+        }
+        let rejected: BTreeMap<String, usize> = ingested
+            .rejected_by_reason()
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect();
+        for r in &ingested.rejected {
+            tracing::warn!(source = %cfg.id, entry = %r.entry, country = r.country.as_deref().unwrap_or("?"), reason = r.reason.code(), "trust-list entry rejected");
+        }
+        let mut dscs = ingested.dscs;
+        for d in &mut dscs {
+            d.fetched_at = Some(now);
+        }
+        let record = SourceRecord {
+            id: cfg.id.clone(),
+            bytes: crate::util::base64_encode(&bytes),
+            etag: validators.etag.clone(),
+            last_modified: validators.last_modified.clone(),
+            fetched_at: now.unix_timestamp(),
+            kids: new_kids.iter().cloned().collect(),
+        };
+        self.store.save_source(&record).await;
+        if let Ok(mut i) = self.inner.lock() {
+            i.current.insert(cfg.id.clone(), dscs);
+            i.validators.insert(cfg.id.clone(), validators);
+            i.content.insert(cfg.id.clone(), digest);
+            if let Some(s) = i.status.get_mut(&cfg.id) {
+                s.rejected = rejected;
+                s.last_added = added;
+                s.last_removed = removed;
+            }
+        }
+        tracing::info!(source = %cfg.id, added, removed, keys = new_kids.len(), "trust source refreshed");
+        self.publish(state).await;
+        Ok(Outcome::Updated { added, removed })
+    }
+
+    async fn fetch(&self, cfg: &SourceConfig) -> Result<Fetched, FetchError> {
+        if let Some(path) = &cfg.path {
+            let path = path.clone();
+            let max = cfg.max_bytes;
+            let bytes = tokio::task::spawn_blocking(move || sources::read_local(&path, max))
+                .await
+                .map_err(|_| FetchError::Io("read task failed".into()))??;
+            return Ok(Fetched::Body {
+                bytes,
+                validators: Validators::default(),
+            });
+        }
+        let Some(url) = &cfg.url else {
+            return Err(FetchError::Io("no url or path".into()));
+        };
+        let client = {
+            let mut guard = self
+                .client
+                .lock()
+                .map_err(|_| FetchError::Io("client".into()))?;
+            match guard.as_ref() {
+                Some(c) => c.clone(),
+                None => {
+                    let c = sources::http_client(Duration::from_secs(cfg.connect_timeout_secs))?;
+                    *guard = Some(c.clone());
+                    c
+                }
+            }
+        };
+        let validators = self
+            .inner
+            .lock()
+            .ok()
+            .and_then(|i| i.validators.get(&cfg.id).cloned())
+            .unwrap_or_default();
+        sources::fetch_url(
+            &client,
+            url,
+            &validators,
+            cfg.max_bytes,
+            Duration::from_secs(cfg.timeout_secs),
+        )
+        .await
+    }
+
+    fn record(&self, id: &str, now: OffsetDateTime, result: &Result<Outcome, RefreshError>) {
+        let Ok(mut i) = self.inner.lock() else {
+            return;
+        };
+        let dscs = i.current.get(id).map_or(0, Vec::len);
+        let Some(s) = i.status.get_mut(id) else {
+            return;
+        };
+        let at = crate::util::rfc3339(now);
+        match result {
+            Ok(Outcome::Skipped) => {}
+            Ok(_) => {
+                s.last_attempt = Some(at.clone());
+                s.last_success = Some(at);
+                s.last_error = None;
+                s.consecutive_failures = 0;
+                s.status = "ok".into();
+                s.dscs = dscs;
+            }
+            Err(e) => {
+                s.last_attempt = Some(at.clone());
+                s.consecutive_failures = s.consecutive_failures.saturating_add(1);
+                s.status = "failing".into();
+                s.dscs = dscs;
+                tracing::warn!(source = id, code = e.code(), error = %e, keys_in_force = dscs, "trust source refresh failed; last good copy stays in force");
+                s.last_error = Some(SourceError {
+                    code: e.code().to_owned(),
+                    message: e.to_string(),
+                    at,
+                });
+            }
+        }
+    }
+
+    /// Merges every source's keys in force (and the local keys) into a new snapshot, stores
+    /// and announces it, and swaps it in — unless the content is unchanged.
+    async fn publish(&self, state: &AppState) {
+        let mut dscs: Vec<Dsc> = self
+            .inner
+            .lock()
+            .map(|i| i.current.values().flatten().cloned().collect())
+            .unwrap_or_default();
+        dscs.extend(self.local.lock().map(|l| l.clone()).unwrap_or_default());
+        let draft = TrustSnapshot::new(0, dscs.clone());
+        let current = state.snapshot.load_full();
+        if current.as_ref().is_some_and(|c| c.id == draft.id) {
+            return;
+        }
+        let now = crate::clock::now();
+        let floor = current.as_ref().map_or(0, |c| c.version) + 1;
+        let candidate = floor.max(u64::try_from(now.unix_timestamp()).unwrap_or(0));
+        let version = self.store.next_version(candidate).await;
+        let snapshot = TrustSnapshot::new(version, dscs);
+        let record = SnapshotRecord::from_snapshot(&snapshot, now.unix_timestamp());
+        let shared = self.store.save_snapshot(&record).await;
+        tracing::info!(version, snapshot = %snapshot.id, dscs = snapshot.len(), shared, "trust snapshot published");
+        state.swap_snapshot(snapshot);
+    }
+
+    /// Adopts the stored snapshot if it is newer than the one in force; returns whether it did.
+    pub async fn adopt_newer(&self, state: &AppState) -> bool {
+        let local_version = state.snapshot.load_full().map_or(0, |s| s.version);
+        // Without Redis there is no other instance to follow.
+        match self.store.remote_version().await {
+            Some(v) if v > local_version => {}
+            _ => return false,
+        }
+        let Some(record) = self.store.load_snapshot().await else {
+            return false;
+        };
+        if record.version <= local_version {
+            return false;
+        }
+        self.adopt(state, &record);
+        true
+    }
+
+    fn adopt(&self, state: &AppState, record: &SnapshotRecord) {
+        let (mut dscs, bad) = record.dscs();
+        if bad > 0 {
+            tracing::warn!(
+                bad,
+                "stored snapshot entries that no longer parse were dropped"
+            );
+        }
+        let local = self.local.lock().map(|l| l.clone()).unwrap_or_default();
+        let local_sources: BTreeSet<String> = local.iter().map(|d| d.source.clone()).collect();
+        if let Ok(mut i) = self.inner.lock() {
+            let mut by_source: BTreeMap<String, Vec<Dsc>> = BTreeMap::new();
+            for d in &dscs {
+                if !local_sources.contains(&d.source) {
+                    by_source
+                        .entry(d.source.clone())
+                        .or_default()
+                        .push(d.clone());
+                }
+            }
+            // Sources absent from the record have no keys in force any more.
+            i.current = by_source;
+            let counts: Vec<(String, usize)> = i
+                .current
+                .iter()
+                .map(|(k, v)| (k.clone(), v.len()))
+                .collect();
+            for s in i.status.values_mut() {
+                s.dscs = counts
+                    .iter()
+                    .find(|(k, _)| *k == s.id)
+                    .map_or(0, |(_, n)| *n);
+            }
+        }
+        dscs.extend(local);
+        let snapshot = TrustSnapshot::new(record.version, dscs);
+        tracing::info!(version = record.version, snapshot = %snapshot.id, dscs = snapshot.len(), "trust snapshot adopted from the store");
+        state.swap_snapshot(snapshot);
+    }
+
+    /// Start-up: the stored snapshot first (before any upstream answers), then one refresh of
+    /// every enabled source; finally a snapshot exists even if every source failed.
+    pub async fn bootstrap(&self, state: &AppState) {
+        if let Some(record) = self.store.load_snapshot().await {
+            self.adopt(state, &record);
+        }
+        let ids: Vec<String> = self
+            .configs()
+            .filter(|c| c.enabled)
+            .map(|c| c.id.clone())
+            .collect();
+        for id in ids {
+            let _ = self.refresh(state, &id).await;
+        }
+        if state.snapshot.load_full().is_none() || self.local_changed(state) {
+            self.publish(state).await;
+        }
+    }
+
+    /// Publishes a snapshot with the local keys set after [`Trust::bootstrap`].
+    pub async fn bootstrap_local(&self, state: &AppState) {
+        if self.local_changed(state) {
+            self.publish(state).await;
+        }
+    }
+
+    fn local_changed(&self, state: &AppState) -> bool {
+        let Some(snap) = state.snapshot.load_full() else {
+            return true;
+        };
+        let local = self.local.lock().map(|l| l.clone()).unwrap_or_default();
+        local
+            .iter()
+            .any(|d| !snap.candidates(&d.kid.0).iter().any(|c| c.der == d.der))
+    }
+
+    /// Whether any source (or the local keys) provides a DSC of `country`.
+    pub fn has_country(&self, country: &str) -> bool {
+        self.inner.lock().is_ok_and(|i| {
+            i.current
+                .values()
+                .flatten()
+                .any(|d| d.country.as_deref() == Some(country))
+        })
+    }
+}
+
+/// The delay before the next attempt: the interval after a success (±10 % jitter), else
+/// exponential backoff from 5 s, capped at the interval.
+pub fn next_delay(interval: Duration, failures: u32, jitter_unit: f64) -> Duration {
+    let base = if failures == 0 {
+        interval
+    } else {
+        let backoff =
+            Duration::from_secs(5).saturating_mul(1u32 << failures.saturating_sub(1).min(16));
+        backoff.min(interval)
+    };
+    let factor = 0.9 + 0.2 * jitter_unit.clamp(0.0, 1.0);
+    base.mul_f64(factor)
+}
+
+fn jitter() -> f64 {
+    use ring::rand::SecureRandom;
+    let mut b = [0u8; 2];
+    let _ = ring::rand::SystemRandom::new().fill(&mut b);
+    f64::from(u16::from_be_bytes(b)) / f64::from(u16::MAX)
+}
+
+/// Spawns the refresh loop of every enabled source and the snapshot follower (pub/sub and a
+/// one-second version poll). Call from within the actix/tokio runtime.
+pub fn spawn(state: std::sync::Arc<AppState>) {
+    let ids: Vec<(String, Duration)> = state
+        .trust
+        .configs()
+        .filter(|c| c.enabled)
+        .map(|c| (c.id.clone(), c.refresh_interval()))
+        .collect();
+    for (id, interval) in ids {
+        let state = std::sync::Arc::clone(&state);
+        actix_web::rt::spawn(async move {
+            let mut failures = 0u32;
+            loop {
+                tokio::time::sleep(next_delay(interval, failures, jitter())).await;
+                match state.trust.refresh(&state, &id).await {
+                    Ok(Outcome::Skipped) => {}
+                    Ok(_) => failures = 0,
+                    Err(_) => failures = failures.saturating_add(1),
+                }
+            }
+        });
+    }
+    let poller = std::sync::Arc::clone(&state);
+    actix_web::rt::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            poller.trust.adopt_newer(&poller).await;
+        }
+    });
+    if let Some(url) = state.settings.redis_url.clone() {
+        let follower = std::sync::Arc::clone(&state);
+        actix_web::rt::spawn(async move { follow(follower, url).await });
+    }
+}
+
+/// Subscribes to snapshot announcements, reconnecting forever.
+async fn follow(state: std::sync::Arc<AppState>, url: String) {
+    use futures_util::StreamExt;
+    let channel = state.trust.store.channel();
+    loop {
+        let subscribed = async {
+            let client = redis::Client::open(url.as_str()).ok()?;
+            let mut pubsub =
+                tokio::time::timeout(Duration::from_secs(2), client.get_async_pubsub())
+                    .await
+                    .ok()?
+                    .ok()?;
+            pubsub.subscribe(&channel).await.ok()?;
+            Some(pubsub)
+        }
+        .await;
+        if let Some(mut pubsub) = subscribed {
+            let mut messages = pubsub.on_message();
+            while messages.next().await.is_some() {
+                state.trust.adopt_newer(&state).await;
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// Parses a format name as configuration and the CLI spell it.
+pub fn parse_format(name: &str) -> Option<Format> {
+    use clap::ValueEnum;
+    Format::from_str(name, true).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_then_caps_and_jitter_stays_within_ten_percent() {
+        let hour = Duration::from_secs(3600);
+        assert_eq!(next_delay(hour, 0, 0.5), hour);
+        assert_eq!(next_delay(hour, 1, 0.5), Duration::from_secs(5));
+        assert_eq!(next_delay(hour, 2, 0.5), Duration::from_secs(10));
+        assert_eq!(next_delay(hour, 4, 0.5), Duration::from_secs(40));
+        assert_eq!(next_delay(hour, 30, 0.5), hour);
+        assert_eq!(
+            next_delay(Duration::from_secs(2), 3, 0.5),
+            Duration::from_secs(2)
+        );
+        assert!(next_delay(hour, 0, 0.0) >= hour.mul_f64(0.9));
+        assert!(next_delay(hour, 0, 1.0) <= hour.mul_f64(1.1));
+        assert_eq!(parse_format("de-signed"), Some(Format::DeSigned));
+        assert_eq!(parse_format("x"), None);
+    }
+}

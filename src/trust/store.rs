@@ -1,0 +1,455 @@
+//! Where trust state lives beyond one process: each source's last good raw copy, the merged
+//! snapshot and its version.
+//!
+//! Three layers, always written together and read best-first:
+//! * **Redis** (when configured): shared by every instance. Keys, under the configured prefix:
+//!   `{p}:trust:snapshot` (JSON [`SnapshotRecord`]), `{p}:trust:current` (its version),
+//!   `{p}:trust:version` (the version counter), `{p}:trust:source:{id}`
+//!   (JSON [`SourceRecord`] with the raw bytes), `{p}:trust:lock` (sync lock). Every new
+//!   snapshot is announced on the pub/sub channel `{p}:trust:updates` (payload: the version).
+//! * **local disk** (`<data_dir>/trust/`): so a restart without Redis still has its keys.
+//! * **memory**: the embedded default with neither.
+//!
+//! Redis errors are never fatal: writes still land on disk and in memory, reads fall back, and
+//! the caller learns whether Redis took part. Reads pick the highest snapshot version found.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use serde::{Deserialize, Serialize};
+
+use crate::trust::model::{Dsc, TrustSnapshot};
+use crate::util::{base64_decode, base64_encode};
+
+/// One DSC of a stored snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntryRecord {
+    pub source: String,
+    /// Unix seconds.
+    pub fetched_at: Option<i64>,
+    /// Base64 DER, exactly as received.
+    pub der: String,
+}
+
+/// A stored merged snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotRecord {
+    pub version: u64,
+    pub id: String,
+    /// Unix seconds.
+    pub created_at: i64,
+    pub entries: Vec<EntryRecord>,
+}
+
+impl SnapshotRecord {
+    pub fn from_snapshot(snapshot: &TrustSnapshot, created_at: i64) -> SnapshotRecord {
+        let mut entries: Vec<EntryRecord> = snapshot
+            .iter()
+            .map(|d| EntryRecord {
+                source: d.source.clone(),
+                fetched_at: d.fetched_at.map(|t| t.unix_timestamp()),
+                der: base64_encode(&d.der),
+            })
+            .collect();
+        entries.sort_by(|a, b| (&a.source, &a.der).cmp(&(&b.source, &b.der)));
+        SnapshotRecord {
+            version: snapshot.version,
+            id: snapshot.id.clone(),
+            created_at,
+            entries,
+        }
+    }
+
+    /// The DSCs of the record (entries that no longer parse are dropped and counted).
+    pub fn dscs(&self) -> (Vec<Dsc>, usize) {
+        let mut bad = 0;
+        let mut out = Vec::with_capacity(self.entries.len());
+        for e in &self.entries {
+            let parsed = base64_decode(&e.der).and_then(|der| Dsc::from_der(&der, &e.source).ok());
+            match parsed {
+                Some(mut dsc) => {
+                    dsc.fetched_at = e
+                        .fetched_at
+                        .and_then(|t| time::OffsetDateTime::from_unix_timestamp(t).ok());
+                    out.push(dsc);
+                }
+                None => bad += 1,
+            }
+        }
+        (out, bad)
+    }
+
+    pub fn to_snapshot(&self) -> TrustSnapshot {
+        TrustSnapshot::new(self.version, self.dscs().0)
+    }
+}
+
+/// A source's last good copy and what was learnt from it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceRecord {
+    pub id: String,
+    /// Base64 of the raw bytes as fetched.
+    pub bytes: String,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    /// Unix seconds.
+    pub fetched_at: i64,
+    /// Kids (Base64) accepted from this copy.
+    pub kids: Vec<String>,
+}
+
+/// The outcome of trying the cluster-wide sync lock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lock {
+    /// This instance holds the lock (release with the token).
+    Acquired(String),
+    /// Another instance holds it.
+    Held,
+    /// No Redis: this instance is on its own and may sync.
+    Solo,
+}
+
+/// The layered store.
+pub struct Store {
+    redis: Arc<OnceLock<redis::aio::ConnectionManager>>,
+    prefix: String,
+    disk: Option<PathBuf>,
+    memory: Mutex<Memory>,
+    /// After a Redis failure, Redis is skipped until this instant (no pile-up of timeouts).
+    down_until: Mutex<Option<std::time::Instant>>,
+}
+
+/// Budget of one Redis command of the store.
+const REDIS_BUDGET: std::time::Duration = std::time::Duration::from_millis(1000);
+/// How long Redis is skipped after a failure.
+const REDIS_PAUSE: std::time::Duration = std::time::Duration::from_secs(2);
+
+#[derive(Default)]
+struct Memory {
+    snapshot: Option<SnapshotRecord>,
+    sources: std::collections::HashMap<String, SourceRecord>,
+}
+
+const VERSION_SCRIPT: &str = r"
+local v = tonumber(redis.call('GET', KEYS[1]) or '0')
+local c = tonumber(ARGV[1])
+if c <= v then c = v + 1 end
+redis.call('SET', KEYS[1], c)
+return c";
+
+const UNLOCK_SCRIPT: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0";
+
+impl Store {
+    /// `redis` may be empty (not configured, or not connected yet); `disk` is the directory
+    /// for local copies (`None`: memory only).
+    pub fn new(
+        redis: Arc<OnceLock<redis::aio::ConnectionManager>>,
+        prefix: &str,
+        disk: Option<PathBuf>,
+    ) -> Store {
+        Store {
+            redis,
+            prefix: prefix.to_owned(),
+            disk,
+            memory: Mutex::new(Memory::default()),
+            down_until: Mutex::new(None),
+        }
+    }
+
+    fn key(&self, name: &str) -> String {
+        format!("{}:trust:{name}", self.prefix)
+    }
+
+    /// The pub/sub channel announcing new snapshots.
+    pub fn channel(&self) -> String {
+        self.key("updates")
+    }
+
+    fn conn(&self) -> Option<redis::aio::ConnectionManager> {
+        let paused = self
+            .down_until
+            .lock()
+            .ok()
+            .and_then(|g| *g)
+            .is_some_and(|t| std::time::Instant::now() < t);
+        if paused {
+            return None;
+        }
+        self.redis.get().cloned()
+    }
+
+    /// Runs one Redis call within [`REDIS_BUDGET`]; a failure pauses Redis use briefly.
+    async fn call<T>(
+        &self,
+        fut: impl std::future::Future<Output = redis::RedisResult<T>>,
+    ) -> Option<T> {
+        match tokio::time::timeout(REDIS_BUDGET, fut).await {
+            Ok(Ok(v)) => Some(v),
+            _ => {
+                if let Ok(mut g) = self.down_until.lock() {
+                    *g = Some(std::time::Instant::now() + REDIS_PAUSE);
+                }
+                None
+            }
+        }
+    }
+
+    /// Whether a Redis connection has been established.
+    pub fn has_redis(&self) -> bool {
+        self.redis.get().is_some()
+    }
+
+    /// Stores a snapshot everywhere and announces it; returns whether Redis took it.
+    pub async fn save_snapshot(&self, record: &SnapshotRecord) -> bool {
+        if let Ok(mut m) = self.memory.lock() {
+            m.snapshot = Some(record.clone());
+        }
+        let Ok(json) = serde_json::to_vec(record) else {
+            return false;
+        };
+        self.write_disk("snapshot.json", &json);
+        let Some(mut conn) = self.conn() else {
+            return false;
+        };
+        self.call(
+            redis::pipe()
+                .atomic()
+                .cmd("SET")
+                .arg(self.key("snapshot"))
+                .arg(&json)
+                .ignore()
+                .cmd("SET")
+                .arg(self.key("current"))
+                .arg(record.version)
+                .ignore()
+                .cmd("PUBLISH")
+                .arg(self.channel())
+                .arg(record.version)
+                .ignore()
+                .query_async::<()>(&mut conn),
+        )
+        .await
+        .is_some()
+    }
+
+    /// The newest snapshot among Redis, disk and memory.
+    pub async fn load_snapshot(&self) -> Option<SnapshotRecord> {
+        let mut best: Option<SnapshotRecord> =
+            self.memory.lock().ok().and_then(|m| m.snapshot.clone());
+        let mut consider = |r: Option<SnapshotRecord>| {
+            if let Some(r) = r
+                && best.as_ref().is_none_or(|b| r.version > b.version)
+            {
+                best = Some(r);
+            }
+        };
+        consider(
+            self.read_disk("snapshot.json")
+                .and_then(|b| serde_json::from_slice(&b).ok()),
+        );
+        if let Some(mut conn) = self.conn() {
+            let got = self
+                .call(
+                    redis::cmd("GET")
+                        .arg(self.key("snapshot"))
+                        .query_async::<Option<Vec<u8>>>(&mut conn),
+                )
+                .await;
+            consider(got.flatten().and_then(|b| serde_json::from_slice(&b).ok()));
+        }
+        best
+    }
+
+    /// The snapshot version in Redis (None without Redis or on error).
+    pub async fn remote_version(&self) -> Option<u64> {
+        let mut conn = self.conn()?;
+        // `current` is written in the same MULTI as the snapshot, so it never runs ahead of it.
+        self.call(
+            redis::cmd("GET")
+                .arg(self.key("current"))
+                .query_async::<Option<u64>>(&mut conn),
+        )
+        .await
+        .flatten()
+    }
+
+    /// A version above `candidate` and above every version the cluster has handed out.
+    pub async fn next_version(&self, candidate: u64) -> u64 {
+        if let Some(mut conn) = self.conn() {
+            let script = redis::Script::new(VERSION_SCRIPT);
+            if let Some(v) = self
+                .call(
+                    script
+                        .key(self.key("version"))
+                        .arg(candidate)
+                        .invoke_async::<u64>(&mut conn),
+                )
+                .await
+            {
+                return v.max(candidate);
+            }
+        }
+        candidate
+    }
+
+    /// Stores a source's last good copy.
+    pub async fn save_source(&self, record: &SourceRecord) -> bool {
+        if let Ok(mut m) = self.memory.lock() {
+            m.sources.insert(record.id.clone(), record.clone());
+        }
+        let Ok(json) = serde_json::to_vec(record) else {
+            return false;
+        };
+        self.write_disk(&format!("source-{}.json", record.id), &json);
+        let Some(mut conn) = self.conn() else {
+            return false;
+        };
+        self.call(
+            redis::cmd("SET")
+                .arg(self.key(&format!("source:{}", record.id)))
+                .arg(&json)
+                .query_async::<()>(&mut conn),
+        )
+        .await
+        .is_some()
+    }
+
+    /// A source's last good copy (Redis, then disk, then memory).
+    pub async fn load_source(&self, id: &str) -> Option<SourceRecord> {
+        if let Some(mut conn) = self.conn() {
+            let got = self
+                .call(
+                    redis::cmd("GET")
+                        .arg(self.key(&format!("source:{id}")))
+                        .query_async::<Option<Vec<u8>>>(&mut conn),
+                )
+                .await;
+            if let Some(r) = got.flatten().and_then(|b| serde_json::from_slice(&b).ok()) {
+                return Some(r);
+            }
+        }
+        if let Some(r) = self
+            .read_disk(&format!("source-{id}.json"))
+            .and_then(|b| serde_json::from_slice(&b).ok())
+        {
+            return Some(r);
+        }
+        self.memory.lock().ok()?.sources.get(id).cloned()
+    }
+
+    /// Tries the cluster-wide sync lock for `ttl_ms`.
+    pub async fn try_lock(&self, ttl_ms: u64) -> Lock {
+        let Some(mut conn) = self.conn() else {
+            return Lock::Solo;
+        };
+        let token = crate::util::hex(&rand_bytes());
+        let got = self
+            .call(
+                redis::cmd("SET")
+                    .arg(self.key("lock"))
+                    .arg(&token)
+                    .arg("NX")
+                    .arg("PX")
+                    .arg(ttl_ms)
+                    .query_async::<Option<String>>(&mut conn),
+            )
+            .await;
+        match got {
+            Some(Some(_)) => Lock::Acquired(token),
+            Some(None) => Lock::Held,
+            // Redis unreachable: behave as a lone instance rather than stop syncing.
+            None => Lock::Solo,
+        }
+    }
+
+    /// Releases the lock if this token still holds it.
+    pub async fn unlock(&self, lock: &Lock) {
+        let (Lock::Acquired(token), Some(mut conn)) = (lock, self.conn()) else {
+            return;
+        };
+        let script = redis::Script::new(UNLOCK_SCRIPT);
+        let _ = self
+            .call(
+                script
+                    .key(self.key("lock"))
+                    .arg(token)
+                    .invoke_async::<i64>(&mut conn),
+            )
+            .await;
+    }
+
+    fn write_disk(&self, name: &str, bytes: &[u8]) {
+        let Some(dir) = &self.disk else {
+            return;
+        };
+        let path = dir.join(name);
+        let tmp = dir.join(format!("{name}.tmp"));
+        let written = std::fs::create_dir_all(dir)
+            .and_then(|()| std::fs::write(&tmp, bytes))
+            .and_then(|()| std::fs::rename(&tmp, &path));
+        if let Err(e) = written {
+            tracing::warn!(path = %path.display(), error = %e, "trust state not written to disk");
+        }
+    }
+
+    fn read_disk(&self, name: &str) -> Option<Vec<u8>> {
+        std::fs::read(self.disk.as_ref()?.join(name)).ok()
+    }
+}
+
+fn rand_bytes() -> [u8; 16] {
+    use ring::rand::SecureRandom;
+    let mut b = [0u8; 16];
+    let _ = ring::rand::SystemRandom::new().fill(&mut b);
+    b
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_and_disk_layers_return_the_newest_snapshot() {
+        let dir = std::env::temp_dir().join(format!("dccgw-store-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let store = Store::new(Arc::new(OnceLock::new()), "t", Some(dir.clone()));
+            assert!(store.load_snapshot().await.is_none());
+            assert_eq!(store.try_lock(1000).await, Lock::Solo);
+            assert_eq!(store.next_version(7).await, 7);
+            let rec = SnapshotRecord {
+                version: 3,
+                id: "x".into(),
+                created_at: 1,
+                entries: vec![EntryRecord {
+                    source: "s".into(),
+                    fetched_at: Some(5),
+                    der: "MAA=".into(),
+                }],
+            };
+            assert!(!store.save_snapshot(&rec).await);
+            // A fresh store over the same directory (a restart) finds it on disk.
+            let again = Store::new(Arc::new(OnceLock::new()), "t", Some(dir.clone()));
+            assert_eq!(again.load_snapshot().await, Some(rec.clone()));
+            // The unparseable DER entry is dropped and counted, never trusted.
+            assert_eq!(rec.dscs().1, 1);
+            let src = SourceRecord {
+                id: "s".into(),
+                bytes: "AA==".into(),
+                etag: Some("\"e\"".into()),
+                last_modified: None,
+                fetched_at: 9,
+                kids: vec![],
+            };
+            store.save_source(&src).await;
+            assert_eq!(again.load_source("s").await, Some(src));
+            assert_eq!(again.load_source("other").await, None);
+        });
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

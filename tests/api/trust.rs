@@ -1,0 +1,381 @@
+//! Trust ingestion end to end: refresh against a misbehaving local upstream (the last good copy
+//! always stays in force), and instances sharing one real redis-server.
+
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use dcc_gateway::config::Settings;
+use dcc_gateway::crypto::Alg;
+use dcc_gateway::hcert::encode::{NewClaims, cwt_claims, sign1, wrap};
+use dcc_gateway::http::AppState;
+use dcc_gateway::keys::mint::{self, CertSpec, SignerKey};
+use dcc_gateway::trust::formats::Format;
+use dcc_gateway::trust::model::Dsc;
+use dcc_gateway::trust::refresh::{Outcome, RefreshError};
+use dcc_gateway::trust::sources::{FetchError, SourceConfig};
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use super::helpers::*;
+use super::support::vaccination;
+
+/// A partner DSC valid around the real current time, with its key.
+pub struct Partner {
+    pub key: SignerKey,
+    pub dsc: Dsc,
+    pub pem: String,
+}
+
+pub fn partner(country: &str, n: u64) -> Partner {
+    let now = dcc_gateway::clock::now();
+    let key = SignerKey::generate(Alg::Es256).unwrap();
+    let mut spec = CertSpec::new(
+        country,
+        &format!("{country} DSC {n}"),
+        now - time::Duration::days(1),
+        now + time::Duration::days(700),
+    );
+    spec.serial = n;
+    let cert = mint::self_signed(&spec, &key).unwrap();
+    Partner {
+        dsc: Dsc::from_der(&cert.der, "test").unwrap(),
+        key,
+        pem: cert.pem,
+    }
+}
+
+/// An HC1 valid now, signed by `p`.
+pub fn hc1_now(p: &Partner) -> String {
+    let now = dcc_gateway::clock::now();
+    let dcc = vaccination();
+    let claims = cwt_claims(&NewClaims {
+        iss: "DE",
+        iat: now - time::Duration::hours(1),
+        exp: now + time::Duration::days(300),
+        dcc: &dcc,
+    })
+    .unwrap();
+    wrap(&sign1(claims, &p.dsc.kid.0, p.key.alg, |tbs| p.key.sign(tbs)).unwrap())
+}
+
+fn bundle(ps: &[&Partner]) -> String {
+    ps.iter().map(|p| p.pem.as_str()).collect()
+}
+
+/// How the fake upstream answers.
+#[derive(Clone)]
+enum Mode {
+    /// 200 with this body and an ETag; 304 when the client sends the ETag back.
+    Normal(String),
+    Status(u16),
+    /// Sends the headers, then nothing for 30 s.
+    Hang,
+    Garbage,
+}
+
+struct Upstream {
+    url: String,
+    mode: Arc<Mutex<Mode>>,
+    hits: Arc<Mutex<Vec<String>>>,
+}
+
+/// A tiny HTTP/1.1 server on a free port, one answer per connection.
+async fn upstream(mode: Mode) -> Upstream {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/trustList", listener.local_addr().unwrap());
+    let mode = Arc::new(Mutex::new(mode));
+    let hits = Arc::new(Mutex::new(Vec::new()));
+    let (m, h) = (Arc::clone(&mode), Arc::clone(&hits));
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut sock, _)) = listener.accept().await else {
+                return;
+            };
+            let (m, h) = (Arc::clone(&m), Arc::clone(&h));
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 8192];
+                let n = sock.read(&mut buf).await.unwrap_or(0);
+                let head = String::from_utf8_lossy(&buf[..n]).to_lowercase();
+                h.lock().unwrap().push(head.clone());
+                let mode = m.lock().unwrap().clone();
+                let reply = |status: &str, extra: &str, body: &[u8]| {
+                    let mut r = format!(
+                        "HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n{extra}\r\n",
+                        body.len()
+                    )
+                    .into_bytes();
+                    r.extend_from_slice(body);
+                    r
+                };
+                let bytes = match mode {
+                    Mode::Normal(body) => {
+                        let etag = format!(
+                            "\"{}\"",
+                            &dcc_gateway::util::hex(
+                                ring::digest::digest(&ring::digest::SHA256, body.as_bytes())
+                                    .as_ref()
+                            )[..16]
+                        );
+                        if head.contains(&format!("if-none-match: {}", etag.to_lowercase())) {
+                            reply("304 Not Modified", "", b"")
+                        } else {
+                            reply("200 OK", &format!("etag: {etag}\r\n"), body.as_bytes())
+                        }
+                    }
+                    Mode::Status(code) => reply(&format!("{code} Oops"), "", b"upstream broken"),
+                    Mode::Garbage => reply("200 OK", "", b"\x00\x01 not a list at all"),
+                    Mode::Hang => {
+                        let _ = sock
+                            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 1000\r\n\r\n")
+                            .await;
+                        tokio::time::sleep(Duration::from_secs(30)).await;
+                        Vec::new()
+                    }
+                };
+                let _ = sock.write_all(&bytes).await;
+                let _ = sock.shutdown().await;
+            });
+        }
+    });
+    Upstream { url, mode, hits }
+}
+
+fn url_source(id: &str, url: &str, max_bytes: u64) -> SourceConfig {
+    let mut s = SourceConfig::local_pem(id, "unused".into());
+    s.path = None;
+    s.url = Some(url.to_owned());
+    s.format = Format::Pem;
+    s.max_bytes = max_bytes;
+    s.timeout_secs = 2;
+    s.connect_timeout_secs = 1;
+    s.max_removal_share = 0.5;
+    s
+}
+
+fn kids(state: &AppState) -> Vec<String> {
+    let mut k: Vec<String> = state
+        .snapshot
+        .load_full()
+        .map(|s| s.iter().map(|d| d.kid.to_base64()).collect())
+        .unwrap_or_default();
+    k.sort();
+    k
+}
+
+fn status_code(state: &AppState, id: &str) -> Option<String> {
+    state
+        .trust
+        .statuses()
+        .into_iter()
+        .find(|s| s.id == id)
+        .and_then(|s| s.last_error.map(|e| e.code))
+}
+
+#[tokio::test]
+async fn a_misbehaving_upstream_never_costs_a_key_in_force() {
+    let ps: Vec<Partner> = (1..=5).map(|n| partner("DE", n)).collect();
+    let four = bundle(&[&ps[0], &ps[1], &ps[2], &ps[3]]);
+    let up = upstream(Mode::Normal(four.clone())).await;
+    let state = AppState::with_sources(
+        settings(),
+        None,
+        None,
+        vec![url_source("de", &up.url, 64 * 1024)],
+    );
+    let set = |m: Mode| *up.mode.lock().unwrap() = m;
+
+    let got = state.trust.refresh(&state, "de").await.unwrap();
+    assert_eq!(
+        got,
+        Outcome::Updated {
+            added: 4,
+            removed: 0
+        }
+    );
+    let good = kids(&state);
+    assert_eq!(good.len(), 4);
+
+    // The ETag comes back as If-None-Match and a 304 changes nothing.
+    assert_eq!(
+        state.trust.refresh(&state, "de").await.unwrap(),
+        Outcome::Unchanged
+    );
+    assert!(
+        up.hits
+            .lock()
+            .unwrap()
+            .last()
+            .unwrap()
+            .contains("if-none-match")
+    );
+
+    let cases: Vec<(Mode, &str)> = vec![
+        (Mode::Status(500), "FETCH_HTTP_STATUS"),
+        (Mode::Status(404), "FETCH_HTTP_STATUS"),
+        (Mode::Hang, "FETCH_TIMEOUT"),
+        (Mode::Normal("x".repeat(100 * 1024)), "FETCH_TOO_LARGE"),
+        (Mode::Garbage, "LIST_MALFORMED"),
+        (Mode::Normal(String::new()), "LIST_EMPTY"),
+        // One key of four left: more than half removed at once.
+        (Mode::Normal(bundle(&[&ps[0]])), "LIST_DROPS_TOO_MANY_KEYS"),
+    ];
+    for (mode, code) in cases {
+        set(mode);
+        let started = Instant::now();
+        let err = state.trust.refresh(&state, "de").await.unwrap_err();
+        assert_eq!(err.code(), code, "{err}");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{code} took too long"
+        );
+        assert_eq!(kids(&state), good, "{code}: a key in force was lost");
+        assert_eq!(status_code(&state, "de").as_deref(), Some(code));
+        let st = state
+            .trust
+            .statuses()
+            .into_iter()
+            .find(|s| s.id == "de")
+            .unwrap();
+        assert_eq!(st.status, "failing");
+        assert_eq!(st.dscs, 4);
+    }
+    assert!(matches!(
+        state.trust.refresh(&state, "de").await,
+        Err(RefreshError::Fetch(
+            FetchError::Timeout | FetchError::Http(_) | FetchError::TooLarge(_)
+        )) | Err(RefreshError::List(_))
+            | Err(RefreshError::DropsTooMany { .. })
+    ));
+
+    // Upstream healthy again with one more key and one fewer: accepted, the diff is counted.
+    set(Mode::Normal(bundle(&[&ps[0], &ps[1], &ps[2], &ps[4]])));
+    let got = state.trust.refresh(&state, "de").await.unwrap();
+    assert_eq!(
+        got,
+        Outcome::Updated {
+            added: 1,
+            removed: 1
+        }
+    );
+    let st = state
+        .trust
+        .statuses()
+        .into_iter()
+        .find(|s| s.id == "de")
+        .unwrap();
+    assert_eq!(
+        (st.status.as_str(), st.dscs, st.consecutive_failures),
+        ("ok", 4, 0)
+    );
+    assert!(st.last_error.is_none());
+    assert!(kids(&state).contains(&ps[4].dsc.kid.to_base64()));
+    assert!(!kids(&state).contains(&ps[3].dsc.kid.to_base64()));
+}
+
+/// Starts an instance like `serve` does (trust bootstrap, loops, follower) on a free port.
+fn spawn_instance(settings: Settings, sources: Vec<SourceConfig>) -> TestApp {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let state = Arc::new(AppState::with_sources(settings, None, None, sources));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let server_state = Arc::clone(&state);
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            dcc_gateway::serve::start_trust(&server_state)
+                .await
+                .unwrap();
+            let server = dcc_gateway::http::start(server_state, listener).unwrap();
+            tx.send(server.handle()).unwrap();
+            let _ = server.await;
+        });
+    });
+    let handle = rx.recv_timeout(Duration::from_secs(30)).unwrap();
+    TestApp::new(format!("http://127.0.0.1:{port}"), state, handle)
+}
+
+async fn verdict(app: &TestApp, qr: &str) -> Value {
+    http_client()
+        .post(app.url("/v1/verify"))
+        .header("X-API-Key", KEY_PARTNER)
+        .json(&json!({ "qr": qr }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn instances_share_snapshots_through_redis_and_survive_its_loss() {
+    let mut redis = Redis::start();
+    let dir = std::env::temp_dir().join(format!("dccgw-shared-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let list = dir.join("de.pem");
+    let (p1, p2) = (partner("DE", 1), partner("DE", 2));
+    std::fs::write(&list, bundle(&[&p1])).unwrap();
+    let mut source = SourceConfig::local_pem("de", list.clone());
+    source.refresh = "1h".into();
+    let with_redis = |data: &str| {
+        let mut s = settings();
+        s.redis_url = Some(redis.url());
+        s.data_dir = dir.join(data);
+        s
+    };
+    let a = spawn_instance(with_redis("a"), vec![source.clone()]);
+    let b = spawn_instance(with_redis("b"), vec![source.clone()]);
+    let (qr1, qr2) = (hc1_now(&p1), hc1_now(&p2));
+    assert_eq!(verdict(&b, &qr1).await["valid"], true);
+    assert_eq!(verdict(&b, &qr2).await["errors"][0]["code"], "KID_UNKNOWN");
+
+    // A ingests a new list; B serves it within 2 seconds.
+    std::fs::write(&list, bundle(&[&p1, &p2])).unwrap();
+    let got = a.state.trust.refresh(&a.state, "de").await.unwrap();
+    assert_eq!(
+        got,
+        Outcome::Updated {
+            added: 1,
+            removed: 0
+        }
+    );
+    let published = Instant::now();
+    loop {
+        if verdict(&b, &qr2).await["valid"] == true {
+            break;
+        }
+        assert!(
+            published.elapsed() < Duration::from_secs(2),
+            "B did not follow A within 2 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let va = a.state.snapshot.load_full().unwrap().version;
+    let vb = b.state.snapshot.load_full().unwrap().version;
+    assert_eq!(va, vb);
+
+    // An instance restarted with its upstream gone (and a fresh data dir, so only Redis has
+    // the snapshot) serves the last snapshot from Redis.
+    let mut gone = source.clone();
+    gone.path = Some(dir.join("missing.pem"));
+    let c = spawn_instance(with_redis("c"), vec![gone]);
+    assert_eq!(verdict(&c, &qr2).await["valid"], true);
+    assert_eq!(c.state.snapshot.load_full().unwrap().version, va);
+    let st = c.state.trust.statuses();
+    assert_eq!(st[0].last_error.as_ref().unwrap().code, "FETCH_IO");
+
+    // Redis stops: verification goes on, on every instance.
+    redis.kill();
+    for app in [&a, &b, &c] {
+        for qr in [&qr1, &qr2] {
+            assert_eq!(verdict(app, qr).await["valid"], true);
+        }
+    }
+    // A refresh while Redis is down still lands locally.
+    let p3 = partner("DE", 3);
+    std::fs::write(&list, bundle(&[&p1, &p2, &p3])).unwrap();
+    a.state.trust.refresh(&a.state, "de").await.unwrap();
+    assert_eq!(verdict(&a, &hc1_now(&p3)).await["valid"], true);
+    let _ = std::fs::remove_dir_all(&dir);
+}
