@@ -50,11 +50,66 @@ pub enum Command {
     },
     /// Sign a DCC payload with the VN DSC in the data directory and print the HC1 text.
     Issue(IssueArgs),
+    /// Check a trust list, or export the merged trust snapshot.
+    #[command(subcommand, name = "trust-list")]
+    TrustList(TrustListCommand),
     /// Write the OpenAPI document (default: openapi/openapi.json; `-` for stdout).
     Openapi {
         #[arg(long, default_value = "openapi/openapi.json")]
         out: PathBuf,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TrustListCommand {
+    /// Parse and validate a list: countries, accepted keys, every rejected entry with its
+    /// reason. Exit 0 if the list as a whole is accepted, 1 if rejected, 2 usage or I/O error.
+    Check(CheckArgs),
+    /// Write the merged snapshot in force (from Redis if configured, else the data directory).
+    Export(ExportArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    #[arg(long, value_enum)]
+    pub format: crate::trust::formats::Format,
+    /// Pinned anchor: certificate(s) or public key (PEM or DER).
+    #[arg(long, value_name = "FILE")]
+    pub anchor: Option<PathBuf>,
+    /// Judge validity at this instant (RFC 3339); default now.
+    #[arg(long, value_name = "RFC3339", value_parser = parse_at)]
+    pub at: Option<OffsetDateTime>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Largest body accepted.
+    #[arg(long, default_value_t = 16 * 1024 * 1024)]
+    pub max_bytes: u64,
+    /// The list: a file, a directory (pem), or an http(s) URL.
+    #[arg(value_name = "FILE|URL")]
+    pub input: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// EU gateway TrustListItem JSON (DSC entries; `signature` null: an unsigned dump).
+    EuJson,
+    /// PEM bundle.
+    Pem,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ExportArgs {
+    #[arg(long, value_enum)]
+    pub format: ExportFormat,
+    /// TOML configuration file (for `redis_url`, `data_dir`).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Output file (default stdout).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -162,6 +217,24 @@ pub fn run(cli: Cli) -> ExitCode {
                     .map_err(|e| format!("{}: {e}", out.display()))
             };
             match written {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(message) => {
+                    eprintln!("error: {message}");
+                    ExitCode::from(EXIT_USAGE)
+                }
+            }
+        }
+        Command::TrustList(TrustListCommand::Check(args)) => {
+            match crate::trust::check::check(&args) {
+                Ok(code) => ExitCode::from(code),
+                Err(message) => {
+                    eprintln!("error: {message}");
+                    ExitCode::from(EXIT_USAGE)
+                }
+            }
+        }
+        Command::TrustList(TrustListCommand::Export(args)) => {
+            match crate::trust::check::export(&args) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(message) => {
                     eprintln!("error: {message}");

@@ -95,7 +95,11 @@ pub struct CountryKeys {
 pub struct SourceHealth {
     pub source: String,
     pub dscs: usize,
-    /// `ok` when the source's keys are loaded.
-    pub status: &'static str,
+    /// `ok` (last refresh accepted), `failing` (the last good copy stays in force), `pending`
+    /// (not refreshed yet) or `disabled`.
+    pub status: String,
+    /// RFC 3339 of the last successful refresh.
     pub last_refresh: Option<String>,
+    /// Stable code of the last failure (`FETCH_*`, `LIST_*`), while failing.
+    pub last_error: Option<String>,
 }

@@ -392,18 +392,43 @@ pub async fn trust_summary(state: web::Data<AppState>) -> HttpResponse {
             .into_iter()
             .map(|(country, dscs)| CountryKeys { country, dscs })
             .collect(),
-        sources: sources
-            .into_iter()
-            .map(|(source, dscs)| SourceHealth {
-                source,
-                dscs,
-                status: "ok",
-                last_refresh: loaded_at.clone(),
-            })
-            .collect(),
+        sources: source_health(&state, sources, loaded_at.as_ref()),
         loaded_at,
     };
     with_cache(HttpResponse::Ok()).json(body)
+}
+
+/// Configured sources with their health; DSCs of unconfigured sources (ad-hoc snapshots, local
+/// development keys) are listed as `ok`.
+fn source_health(
+    state: &AppState,
+    mut counts: std::collections::BTreeMap<String, usize>,
+    loaded_at: Option<&String>,
+) -> Vec<SourceHealth> {
+    let mut out: Vec<SourceHealth> = state
+        .trust
+        .statuses()
+        .into_iter()
+        .map(|s| SourceHealth {
+            dscs: counts.remove(&s.id).unwrap_or(0),
+            status: if s.enabled {
+                s.status
+            } else {
+                "disabled".to_owned()
+            },
+            last_refresh: s.last_success,
+            last_error: s.last_error.map(|e| e.code),
+            source: s.id,
+        })
+        .collect();
+    out.extend(counts.into_iter().map(|(source, dscs)| SourceHealth {
+        source,
+        dscs,
+        status: "ok".to_owned(),
+        last_refresh: loaded_at.cloned(),
+        last_error: None,
+    }));
+    out
 }
 
 fn with_cache(mut res: actix_web::HttpResponseBuilder) -> actix_web::HttpResponseBuilder {

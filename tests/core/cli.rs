@@ -344,3 +344,87 @@ fn sigterm_lets_in_flight_requests_finish() {
         "no new connections after shutdown"
     );
 }
+
+#[test]
+fn trust_list_check_reports_accepted_and_rejected_entries_with_exit_codes() {
+    // dsc_spec() is valid from T0 - 30 d to T0 + 700 d; judge at T0 and after it expired.
+    let good = signer(Alg::Es256);
+    let other = signer(Alg::Ps256);
+    let bundle = tmp("check-bundle.pem");
+    std::fs::write(&bundle, format!("{}{}{}", good.pem, other.pem, good.pem)).unwrap();
+    let out = bin()
+        .args(["trust-list", "check", "--format", "pem", "--json"])
+        .args(["--at", "2021-06-01T00:00:00Z"])
+        .arg(&bundle)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = json(&out);
+    assert_eq!(r["accepted"], true);
+    assert_eq!(r["keys"], 2);
+    assert_eq!(r["countries"], serde_json::json!(["VN"]));
+    assert_eq!(r["rejected"][0]["reason"], "DUPLICATE");
+
+    // Every key expired at that instant: the list as a whole is refused (exit 1).
+    let out = bin()
+        .args([
+            "trust-list",
+            "check",
+            "--format",
+            "pem",
+            "--at",
+            "2030-01-01T00:00:00Z",
+        ])
+        .arg(&bundle)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("REJECTED") && text.contains("LIST_EMPTY") && text.contains("EXPIRED"),
+        "{text}"
+    );
+
+    let garbage = tmp("check-garbage.pem");
+    std::fs::write(&garbage, b"\x00\x01garbage").unwrap();
+    let out = bin()
+        .args(["trust-list", "check", "--format", "pem", "--json"])
+        .arg(&garbage)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(json(&out)["error"], "LIST_MALFORMED");
+
+    // Usage errors: unknown format, missing file, unreadable anchor.
+    for args in [
+        vec!["trust-list", "check", "--format", "nope", "x"],
+        vec![
+            "trust-list",
+            "check",
+            "--format",
+            "pem",
+            "/nonexistent/list.pem",
+        ],
+    ] {
+        let out = bin().args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+    }
+    let out = bin()
+        .args([
+            "trust-list",
+            "check",
+            "--format",
+            "eu-json",
+            "--anchor",
+            "/nonexistent.pem",
+        ])
+        .arg(&bundle)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -60,6 +60,7 @@ impl Format {
 /// Why one entry of a list was rejected. The code is stable (logs, metrics, CLI).
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum RejectReason {
     /// The entry's CMS signature is malformed or does not verify.
     BadCms,

@@ -1,0 +1,208 @@
+//! `dcc-gateway trust-list check|export`.
+//!
+//! `check` runs exactly the adapter and rules ingestion uses (see [`crate::trust::formats`]) on
+//! one list and reports countries, accepted keys and every rejected entry with its reason; a
+//! list is accepted as a whole when it parses, its signature checks out and at least one key is
+//! accepted. `export` writes the merged snapshot in force, read from the store (Redis when
+//! configured, else `<data_dir>/trust/`).
+
+use std::io::Write;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::cli::{CheckArgs, EXIT_INVALID, EXIT_VALID, ExportArgs, ExportFormat};
+use crate::trust::formats::{self, Anchor, Context, Rejected};
+use crate::trust::sources::{self, Fetched, Validators};
+
+/// The report `check --json` prints.
+#[derive(Debug, Serialize)]
+pub struct CheckReport {
+    pub format: &'static str,
+    pub accepted: bool,
+    /// The list-level error code, when the list as a whole is refused.
+    pub error: Option<&'static str>,
+    pub message: Option<String>,
+    pub countries: Vec<String>,
+    pub keys: usize,
+    pub kids: Vec<String>,
+    pub rejected: Vec<Rejected>,
+    pub deleted: Vec<String>,
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+fn read_input(input: &str, max_bytes: u64) -> Result<Vec<u8>, String> {
+    if input.starts_with("http://") || input.starts_with("https://") {
+        let rt = runtime()?;
+        return rt.block_on(async {
+            let client = sources::http_client(Duration::from_secs(5)).map_err(|e| e.to_string())?;
+            match sources::fetch_url(
+                &client,
+                input,
+                &Validators::default(),
+                max_bytes,
+                Duration::from_secs(30),
+            )
+            .await
+            {
+                Ok(Fetched::Body { bytes, .. }) => Ok(bytes),
+                Ok(Fetched::NotModified) => Err("unexpected 304".to_owned()),
+                Err(e) => Err(format!("{input}: {e}")),
+            }
+        });
+    }
+    sources::read_local(std::path::Path::new(input), max_bytes).map_err(|e| e.to_string())
+}
+
+/// Builds the report for `bytes` (pure: the CLI and tests share it).
+pub fn report(
+    format: formats::Format,
+    bytes: &[u8],
+    anchor: &Anchor,
+    now: time::OffsetDateTime,
+) -> CheckReport {
+    let ctx = Context {
+        anchor,
+        now,
+        source: "check",
+    };
+    let mut out = CheckReport {
+        format: format.name(),
+        accepted: false,
+        error: None,
+        message: None,
+        countries: Vec::new(),
+        keys: 0,
+        kids: Vec::new(),
+        rejected: Vec::new(),
+        deleted: Vec::new(),
+    };
+    match formats::ingest(format, bytes, &ctx) {
+        Err(e) => {
+            out.error = Some(e.code());
+            out.message = Some(e.to_string());
+        }
+        Ok(ingested) => {
+            out.countries = ingested.countries().into_iter().collect();
+            out.keys = ingested.dscs.len();
+            out.kids = ingested.dscs.iter().map(|d| d.kid.to_base64()).collect();
+            out.deleted = ingested.deleted.iter().map(|k| k.to_base64()).collect();
+            out.rejected.clone_from(&ingested.rejected);
+            match ingested.non_empty() {
+                Ok(_) => out.accepted = true,
+                Err(e) => {
+                    out.error = Some(e.code());
+                    out.message = Some(e.to_string());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// `trust-list check`.
+pub fn check(args: &CheckArgs) -> Result<u8, String> {
+    let anchor = match &args.anchor {
+        None => Anchor::none(),
+        Some(path) => {
+            let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            Anchor::from_bytes(&bytes).map_err(|e| format!("{}: {e}", path.display()))?
+        }
+    };
+    let bytes = read_input(&args.input, args.max_bytes)?;
+    let now = args.at.unwrap_or_else(crate::clock::now);
+    let r = report(args.format, &bytes, &anchor, now);
+    let mut out = std::io::stdout().lock();
+    let text = if args.json {
+        serde_json::to_string_pretty(&r).map_err(|e| e.to_string())?
+    } else {
+        let mut t = format!(
+            "{} list {}: {} key(s) accepted, {} rejected\n",
+            r.format,
+            if r.accepted { "ACCEPTED" } else { "REJECTED" },
+            r.keys,
+            r.rejected.len()
+        );
+        if let (Some(code), Some(msg)) = (r.error, &r.message) {
+            t.push_str(&format!("  error {code}: {msg}\n"));
+        }
+        t.push_str(&format!("  countries: {}\n", r.countries.join(", ")));
+        for rej in &r.rejected {
+            t.push_str(&format!(
+                "  rejected {} ({}): {}\n",
+                rej.entry,
+                rej.country.as_deref().unwrap_or("?"),
+                rej.reason.code()
+            ));
+        }
+        for kid in &r.deleted {
+            t.push_str(&format!("  deleted {kid}\n"));
+        }
+        t.trim_end().to_owned()
+    };
+    writeln!(out, "{text}").map_err(|e| e.to_string())?;
+    Ok(if r.accepted { EXIT_VALID } else { EXIT_INVALID })
+}
+
+/// `trust-list export`.
+pub fn export(args: &ExportArgs) -> Result<(), String> {
+    let mut settings =
+        crate::config::Settings::load(args.config.as_deref()).map_err(|e| e.to_string())?;
+    if let Some(dir) = &args.data_dir {
+        settings.data_dir.clone_from(dir);
+    }
+    let rt = runtime()?;
+    let record = rt.block_on(async {
+        let cell = std::sync::Arc::new(std::sync::OnceLock::new());
+        if let Some(url) = &settings.redis_url {
+            crate::http::connect_redis_once(url, &cell, Duration::from_secs(2)).await;
+        }
+        let store = crate::trust::store::Store::new(
+            cell,
+            &settings.redis_prefix,
+            Some(settings.data_dir.join("trust")),
+        );
+        store.load_snapshot().await
+    });
+    let record = record.ok_or("no trust snapshot stored yet (start `serve` once)")?;
+    let (mut dscs, _) = record.dscs();
+    dscs.sort_by_key(|d| d.kid);
+    let body = match args.format {
+        ExportFormat::Pem => dscs
+            .iter()
+            .map(|d| crate::keys::pem_encode("CERTIFICATE", &d.der))
+            .collect::<String>(),
+        ExportFormat::EuJson => {
+            let items: Vec<serde_json::Value> = dscs
+                .iter()
+                .map(|d| {
+                    let at = d.fetched_at.unwrap_or_else(crate::clock::now);
+                    serde_json::json!({
+                        "kid": d.kid.to_base64(),
+                        "timestamp": crate::util::rfc3339(at),
+                        "country": d.country,
+                        "certificateType": "DSC",
+                        "thumbprint": crate::util::hex(
+                            ring::digest::digest(&ring::digest::SHA256, &d.der).as_ref()
+                        ),
+                        "signature": null,
+                        "rawData": crate::util::base64_encode(&d.der),
+                    })
+                })
+                .collect();
+            serde_json::to_string_pretty(&items).map_err(|e| e.to_string())?
+        }
+    };
+    match &args.out {
+        Some(path) => std::fs::write(path, body).map_err(|e| format!("{}: {e}", path.display())),
+        None => std::io::stdout()
+            .write_all(body.as_bytes())
+            .map_err(|e| e.to_string()),
+    }
+}
