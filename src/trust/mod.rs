@@ -2,6 +2,7 @@
 //! checks that decide what is trusted.
 
 pub mod formats;
+pub mod jose;
 pub mod ledger;
 pub mod local;
 pub mod model;
