@@ -51,6 +51,14 @@ pub fn b64url_decode(text: &str) -> Option<Vec<u8>> {
         .ok()
 }
 
+/// Decodes Base64url text holding a JSON object (a JWS header or payload).
+pub fn decode_json_object(b64: &str) -> Option<Map<String, Value>> {
+    match serde_json::from_slice(&b64url_decode(b64)?) {
+        Ok(Value::Object(map)) => Some(map),
+        _ => None,
+    }
+}
+
 /// A kid written in Base64url (or standard Base64, with or without padding) as the standard
 /// padded Base64 of [`crate::trust::model::Kid::to_base64`].
 pub fn kid_standard(text: &str) -> String {

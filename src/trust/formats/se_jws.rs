@@ -52,11 +52,7 @@ fn malformed(what: &str) -> ListError {
 }
 
 fn decode_json_object(b64: &str, what: &str) -> Result<Map<String, Value>, ListError> {
-    let bytes = b64url_decode(b64).ok_or_else(|| malformed(&format!("{what} is not Base64url")))?;
-    match serde_json::from_slice(&bytes) {
-        Ok(Value::Object(map)) => Ok(map),
-        _ => Err(malformed(&format!("{what} is not a JSON object"))),
-    }
+    jose::decode_json_object(b64).ok_or_else(|| malformed(&format!("{what} is not Base64url JSON")))
 }
 
 /// Whether the certificate is a CA (basic constraints `cA` true).
@@ -697,5 +693,18 @@ mod tests {
             render(&empty, &[], &p.signer_key),
             Err(RenderError::Content(_))
         ));
+    }
+
+    #[test]
+    fn every_single_byte_change_is_refused() {
+        let p = pki();
+        let (iat, exp) = window();
+        let claims = claims("se", iat, exp, &[dsc("DE", "de", &es256()).der]).unwrap();
+        let jws = render(&claims, std::slice::from_ref(&p.signer.der), &p.signer_key).unwrap();
+        for i in 0..jws.len() {
+            let mut changed = jws.clone().into_bytes();
+            changed[i] ^= 0x01;
+            assert!(ingest(&changed, &ctx(&p.anchor)).is_err(), "byte {i}");
+        }
     }
 }
