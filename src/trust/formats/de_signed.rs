@@ -438,4 +438,16 @@ mod tests {
             ListError::Expired
         );
     }
+
+    #[test]
+    fn every_single_byte_change_is_refused() {
+        let (key, _, anchor) = signer("DE list");
+        let items = items_for(&[dsc("DE", "de", &es256()).der], NOW).unwrap();
+        let body = render(&items, meta(), &key).unwrap();
+        for i in 0..body.len() {
+            let mut changed = body.clone();
+            changed[i] ^= 0x01;
+            assert!(ingest(&changed, &ctx(&anchor)).is_err(), "byte {i}");
+        }
+    }
 }
