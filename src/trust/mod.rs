@@ -3,6 +3,7 @@
 
 pub mod check;
 pub mod formats;
+pub mod jose;
 pub mod ledger;
 pub mod local;
 pub mod model;

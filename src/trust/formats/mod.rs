@@ -20,6 +20,9 @@ pub mod pem;
 pub mod se_jws;
 pub mod who_did;
 
+#[cfg(test)]
+pub(crate) mod testkit;
+
 use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
@@ -147,6 +150,48 @@ impl ListError {
             ListError::NotYetValid => "LIST_NOT_YET_VALID",
             ListError::Empty => "LIST_EMPTY",
             ListError::TooManyEntries(_) => "LIST_TOO_MANY_ENTRIES",
+        }
+    }
+}
+
+/// Replay-protection metadata a signed list may carry inside its signed content (Vietnam's own
+/// publications: [`de_signed`], [`who_did`]). Callers refuse a list whose `version` is lower
+/// than the one they already hold; `expires` is enforced by the adapters themselves.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ListMeta {
+    /// Monotonic list version, if stated.
+    pub version: Option<u64>,
+    /// The instant after which the list must not be used, if stated.
+    pub expires: Option<OffsetDateTime>,
+}
+
+impl ListMeta {
+    /// Reads the top-level `version` (unsigned integer) and `expires` (RFC 3339 string) members
+    /// of a list object; a member of the wrong type is malformed.
+    pub fn from_object(
+        object: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<ListMeta, ListError> {
+        let version = match object.get("version") {
+            None => None,
+            Some(v) => Some(v.as_u64().ok_or_else(|| {
+                ListError::Malformed("version is not an unsigned integer".into())
+            })?),
+        };
+        let expires =
+            match object.get("expires") {
+                None => None,
+                Some(v) => Some(v.as_str().and_then(crate::util::parse_rfc3339).ok_or_else(
+                    || ListError::Malformed("expires is not an RFC 3339 instant".into()),
+                )?),
+            };
+        Ok(ListMeta { version, expires })
+    }
+
+    /// [`ListError::Expired`] at and after `expires`.
+    pub fn check(&self, now: OffsetDateTime) -> Result<(), ListError> {
+        match self.expires {
+            Some(expires) if now >= expires => Err(ListError::Expired),
+            _ => Ok(()),
         }
     }
 }

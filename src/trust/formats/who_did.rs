@@ -1,8 +1,703 @@
-//! Placeholder: being implemented.
+//! WHO GDHCN DID v2 trust list (`did.json`): a DID document whose `verificationMethod` entries
+//! are `JsonWebKey2020` keys with the DSC in `publicKeyJwk.x5c[0]`, signed by a
+//! `JsonWebSignature2020` `proof`.
+//!
+//! **Proof convention.** `proof.jws` is a detached compact JWS (RFC 7515 Appendix F):
+//! `header_b64 ".." signature_b64`. The header must be `alg` `ES256` (else
+//! [`ListError::BadSignature`]). The signed content is the document with its top-level `proof`
+//! member removed, as **canonical JSON** ([`jose::canonical_json`]: members sorted by name, no
+//! whitespace), so the received formatting and member order do not matter. With
+//! `{"alg":"ES256","b64":false,"crit":["b64"]}` (RFC 7797, what [`render`] writes) the signing
+//! input is `header_b64 "." canonical_bytes`; a header without `b64` (or `b64: true`) signs
+//! `header_b64 "." base64url(canonical_bytes)`. `b64: false` without `"b64"` in `crit`, or any
+//! other critical header, is malformed. The signature is raw `r‖s`; a DER `ECDSA-Sig-Value` is
+//! tolerated. `proof.created`, when present, must not lie more than [`CLOCK_SKEW`] after `now`
+//! ([`ListError::NotYetValid`]); `proofPurpose` is not interpreted.
+//!
+//! **Signer.** With a configured anchor the proof must verify with an anchor key; a document
+//! without a proof is [`ListError::BadSignature`]. When it does not verify but does verify with
+//! the key of the document's own method named by `proof.verificationMethod`, the document is
+//! validly signed by someone else: [`ListError::WrongSigner`]; otherwise
+//! [`ListError::BadSignature`]. **With an empty anchor the document is trusted by
+//! configuration** (fetched from a pinned HTTPS origin, or a local file) and the proof is not
+//! checked at all.
+//!
+//! **Replay protection.** Top-level `"version"` (u64) and `"expires"` (RFC 3339) are part of the
+//! signed content; at and after `expires` the document is [`ListError::Expired`] (checked with or
+//! without an anchor). Callers read the version with [`list_meta`].
+//!
+//! **Entries.** `verificationMethod` strings (references to other DID documents) are skipped: an
+//! adapter does no I/O. For each method object: the DSC is `publicKeyJwk.x5c[0]` (standard
+//! Base64 DER); its stated kid is `publicKeyJwk.kid`, else the `id` fragment after `#`, either in
+//! Base64url or Base64 ([`jose::kid_standard`]); [`admit`] checks kid, validity and key; the
+//! JWK's key must be the certificate's key (33-byte EC coordinates with a leading zero are
+//! normalised), else [`RejectReason::Malformed`]. DID documents state no country, so none is
+//! checked; the certificate's `C=` is used.
 
-use super::{Context, Ingested, ListError};
+use serde_json::{Map, Value, json};
+use time::OffsetDateTime;
+use x509_parser::certificate::X509Certificate;
+use x509_parser::prelude::FromDer;
 
-/// Reads a list of this format.
-pub fn ingest(_bytes: &[u8], _ctx: &Context<'_>) -> Result<Ingested, ListError> {
-    Err(ListError::Malformed("format not implemented yet".into()))
+use super::{
+    Context, Ingested, ListError, ListMeta, MAX_ENTRIES, RejectReason, Rejected, admit, push_unique,
+};
+use crate::keys::mint::SignerKey;
+use crate::trust::jose::{self, CLOCK_SKEW, RenderError, b64url, b64url_decode, canonical_json};
+use crate::trust::model::{Dsc, Kid};
+use crate::trust::validate::verify_spki;
+use crate::util::{base64_decode, base64_encode, parse_rfc3339, rfc3339};
+
+/// The `@context` of rendered documents.
+pub const CONTEXT: [&str; 2] = [
+    "https://www.w3.org/ns/did/v1",
+    "https://w3id.org/security/suites/jws-2020/v1",
+];
+
+fn malformed(what: &str) -> ListError {
+    ListError::Malformed(what.to_owned())
+}
+
+fn parse(bytes: &[u8]) -> Result<Map<String, Value>, ListError> {
+    match serde_json::from_slice(bytes) {
+        Ok(Value::Object(doc)) => Ok(doc),
+        Ok(_) => Err(malformed("the DID document is not a JSON object")),
+        Err(e) => Err(ListError::Malformed(format!("the DID document: {e}"))),
+    }
+}
+
+/// The document's version and expiry, read **without** checking the proof: call it on a
+/// document [`ingest`] accepted. None if the bytes are not a DID document.
+pub fn list_meta(bytes: &[u8]) -> Option<ListMeta> {
+    ListMeta::from_object(&parse(bytes).ok()?).ok()
+}
+
+/// Reads a WHO DID v2 trust-list document.
+pub fn ingest(bytes: &[u8], ctx: &Context<'_>) -> Result<Ingested, ListError> {
+    let doc = parse(bytes)?;
+    let meta = ListMeta::from_object(&doc)?;
+    if !ctx.anchor.is_empty() {
+        verify_proof(&doc, ctx)?;
+    }
+    meta.check(ctx.now)?;
+    let methods = match doc.get("verificationMethod") {
+        None => &[][..],
+        Some(Value::Array(methods)) => methods.as_slice(),
+        Some(_) => return Err(malformed("verificationMethod is not an array")),
+    };
+    if methods.len() > MAX_ENTRIES {
+        return Err(ListError::TooManyEntries(MAX_ENTRIES));
+    }
+    let mut out = Ingested::default();
+    for (i, method) in methods.iter().enumerate() {
+        if method.is_string() {
+            continue;
+        }
+        let stated = stated_kid(method);
+        let name = stated.clone().unwrap_or_else(|| format!("#{i}"));
+        match check_method(method, stated.as_deref(), ctx) {
+            Ok(dsc) => push_unique(&mut out, dsc, name),
+            Err(reason) => out.rejected.push(Rejected {
+                entry: name,
+                country: None,
+                reason,
+            }),
+        }
+    }
+    Ok(out)
+}
+
+/// The kid a method states (standard Base64): `publicKeyJwk.kid`, else the `id` fragment.
+fn stated_kid(method: &Value) -> Option<String> {
+    let from_jwk = method
+        .get("publicKeyJwk")
+        .and_then(|j| j.get("kid"))
+        .and_then(Value::as_str);
+    let from_id = || {
+        method
+            .get("id")
+            .and_then(Value::as_str)
+            .and_then(|id| id.rsplit_once('#'))
+            .map(|(_, fragment)| fragment)
+            .filter(|f| !f.is_empty())
+    };
+    from_jwk.or_else(from_id).map(jose::kid_standard)
+}
+
+fn check_method(
+    method: &Value,
+    stated_kid: Option<&str>,
+    ctx: &Context<'_>,
+) -> Result<Dsc, RejectReason> {
+    let jwk = method
+        .get("publicKeyJwk")
+        .and_then(Value::as_object)
+        .ok_or(RejectReason::Malformed)?;
+    let der = jwk_certificate(jwk).ok_or(RejectReason::Malformed)?;
+    let dsc = admit(&der, stated_kid, ctx)?;
+    if !jose::jwk_matches(jwk, &dsc.key) {
+        return Err(RejectReason::Malformed);
+    }
+    Ok(dsc)
+}
+
+fn jwk_certificate(jwk: &Map<String, Value>) -> Option<Vec<u8>> {
+    jwk.get("x5c")?
+        .as_array()?
+        .first()?
+        .as_str()
+        .and_then(base64_decode)
+}
+
+/// The signing input of a proof for `doc` (without its `proof`) under the JWS header.
+fn signing_input(header_b64: &str, detached: bool, doc: &Map<String, Value>) -> Vec<u8> {
+    let mut unsigned = doc.clone();
+    unsigned.remove("proof");
+    let canonical = canonical_json(&Value::Object(unsigned));
+    let mut input = Vec::with_capacity(header_b64.len() + 1 + canonical.len() * 4 / 3 + 4);
+    input.extend_from_slice(header_b64.as_bytes());
+    input.push(b'.');
+    if detached {
+        input.extend_from_slice(&canonical);
+    } else {
+        input.extend_from_slice(b64url(&canonical).as_bytes());
+    }
+    input
+}
+
+fn verify_proof(doc: &Map<String, Value>, ctx: &Context<'_>) -> Result<(), ListError> {
+    let proof = match doc.get("proof") {
+        None => return Err(ListError::BadSignature),
+        Some(Value::Object(proof)) => proof,
+        Some(_) => return Err(malformed("proof is not an object")),
+    };
+    let jws = proof
+        .get("jws")
+        .and_then(Value::as_str)
+        .ok_or_else(|| malformed("the proof has no jws"))?;
+    let (header_b64, payload, sig_b64) =
+        jose::split_compact(jws).ok_or_else(|| malformed("proof.jws is not a compact JWS"))?;
+    if !payload.is_empty() {
+        return Err(malformed("proof.jws is not detached"));
+    }
+    let header = jose::decode_json_object(header_b64)
+        .ok_or_else(|| malformed("the proof's JWS header is not Base64url JSON"))?;
+    match header.get("alg").and_then(Value::as_str) {
+        Some("ES256") => {}
+        Some(_) => return Err(ListError::BadSignature),
+        None => return Err(malformed("the proof's JWS header has no alg")),
+    }
+    let detached = match header.get("b64") {
+        None | Some(Value::Bool(true)) => false,
+        Some(Value::Bool(false)) => true,
+        Some(_) => return Err(malformed("b64 is not a boolean")),
+    };
+    let crit: Vec<&str> = match header.get("crit") {
+        None => Vec::new(),
+        Some(Value::Array(names)) => names
+            .iter()
+            .map(Value::as_str)
+            .collect::<Option<_>>()
+            .ok_or_else(|| malformed("crit is not a list of names"))?,
+        Some(_) => return Err(malformed("crit is not a list of names")),
+    };
+    if crit.iter().any(|c| *c != "b64") || (detached && !crit.contains(&"b64")) {
+        return Err(malformed("unsupported critical JWS header"));
+    }
+    if let Some(created) = proof.get("created") {
+        let created = created
+            .as_str()
+            .and_then(parse_rfc3339)
+            .ok_or_else(|| malformed("proof.created is not an RFC 3339 instant"))?;
+        if created > ctx.now + CLOCK_SKEW {
+            return Err(ListError::NotYetValid);
+        }
+    }
+    let sig = b64url_decode(sig_b64)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| malformed("the proof has no Base64url signature"))?;
+    let input = signing_input(header_b64, detached, doc);
+    let algs = jose::es256_encodings(&sig);
+    if algs.iter().any(|alg| ctx.anchor.verify(*alg, &input, &sig)) {
+        return Ok(());
+    }
+    // Validly signed by a key of the document itself, but not an anchor key?
+    let own_key = proof
+        .get("verificationMethod")
+        .and_then(Value::as_str)
+        .and_then(|id| own_method_spki(doc, id));
+    match own_key {
+        Some(spki)
+            if algs
+                .iter()
+                .any(|alg| verify_spki(&spki, *alg, &input, &sig)) =>
+        {
+            Err(ListError::WrongSigner)
+        }
+        _ => Err(ListError::BadSignature),
+    }
+}
+
+/// The SPKI of the certificate of the document's method `id`.
+fn own_method_spki(doc: &Map<String, Value>, id: &str) -> Option<Vec<u8>> {
+    let method = doc
+        .get("verificationMethod")?
+        .as_array()?
+        .iter()
+        .find(|m| m.get("id").and_then(Value::as_str) == Some(id))?;
+    let der = jwk_certificate(method.get("publicKeyJwk")?.as_object()?)?;
+    let (_, cert) = X509Certificate::from_der(&der).ok()?;
+    Some(cert.tbs_certificate.subject_pki.raw.to_vec())
+}
+
+/// The verification method publishing one DSC.
+fn method_for(did_id: &str, index: usize, der: &[u8]) -> Result<Value, RenderError> {
+    let dsc = Dsc::from_der(der, "render")
+        .map_err(|_| RenderError::BadCertificate(index, "not X.509"))?;
+    let mut jwk =
+        jose::jwk_for(&dsc.key).ok_or(RenderError::BadCertificate(index, "unsupported key"))?;
+    let kid = Kid::of_der(der);
+    jwk.insert("kid".into(), kid.to_base64().into());
+    jwk.insert("x5c".into(), json!([base64_encode(der)]));
+    Ok(json!({
+        "id": format!("{did_id}#{}", b64url(&kid.0)),
+        "type": "JsonWebKey2020",
+        "controller": did_id,
+        "publicKeyJwk": jwk,
+    }))
+}
+
+/// Renders a signed DID document publishing `dscs`, as canonical JSON: 32-byte EC coordinates,
+/// a detached `b64: false` JWS with a raw `r‖s` signature, and `version` / `expires` inside the
+/// signed content. The proof names `<did_id>#signer`; verifiers identify the signer by their
+/// pinned anchor, not by that name.
+pub fn render(
+    did_id: &str,
+    dscs: &[Vec<u8>],
+    key: &SignerKey,
+    created: OffsetDateTime,
+    version: u64,
+    expires: OffsetDateTime,
+) -> Result<Vec<u8>, RenderError> {
+    let methods = dscs
+        .iter()
+        .enumerate()
+        .map(|(i, der)| method_for(did_id, i, der))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut doc = Map::new();
+    doc.insert("@context".into(), json!(CONTEXT));
+    doc.insert("id".into(), did_id.into());
+    doc.insert("controller".into(), did_id.into());
+    doc.insert("verificationMethod".into(), Value::Array(methods));
+    doc.insert("version".into(), version.into());
+    doc.insert("expires".into(), rfc3339(expires).into());
+    let header = json!({"alg": "ES256", "b64": false, "crit": ["b64"]});
+    let header_b64 = b64url(&canonical_json(&header));
+    let sig = jose::sign_es256(key, &signing_input(&header_b64, true, &doc))?;
+    doc.insert(
+        "proof".into(),
+        json!({
+            "type": "JsonWebSignature2020",
+            "created": rfc3339(created),
+            "proofPurpose": "assertionMethod",
+            "verificationMethod": format!("{did_id}#signer"),
+            "jws": format!("{header_b64}..{}", b64url(&sig)),
+        }),
+    );
+    Ok(canonical_json(&Value::Object(doc)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testkit::{NOW, ctx, dsc, es256, expired_dsc, signer};
+    use super::*;
+    use crate::crypto::Alg;
+    use crate::trust::validate::Anchor;
+
+    const DID: &str = "did:web:tng-cdn.who.int:v2:trustlist:-:DEU:DSC";
+
+    fn expires() -> OffsetDateTime {
+        NOW + time::Duration::days(2)
+    }
+
+    fn reasons(got: &Ingested) -> Vec<RejectReason> {
+        got.rejected.iter().map(|r| r.reason).collect()
+    }
+
+    fn doc_of(bytes: &[u8]) -> Map<String, Value> {
+        serde_json::from_slice(bytes).unwrap()
+    }
+
+    /// How a test re-signs a document.
+    #[derive(Clone, Copy)]
+    struct Sign<'a> {
+        detached: bool,
+        der_signature: bool,
+        method: &'a str,
+    }
+
+    const DEFAULT: Sign<'static> = Sign {
+        detached: true,
+        der_signature: false,
+        method: "did:web:x#signer",
+    };
+
+    /// Replaces the proof of `doc` by one made with `key`.
+    fn resign(mut doc: Map<String, Value>, key: &SignerKey, how: Sign<'_>) -> Vec<u8> {
+        doc.remove("proof");
+        let header = if how.detached {
+            json!({"alg": "ES256", "b64": false, "crit": ["b64"]})
+        } else {
+            json!({"alg": "ES256"})
+        };
+        let header_b64 = b64url(header.to_string().as_bytes());
+        let mut sig = key
+            .sign(&signing_input(&header_b64, how.detached, &doc))
+            .unwrap();
+        if how.der_signature {
+            sig = jose::ecdsa_raw_to_der(&sig).unwrap();
+        }
+        doc.insert(
+            "proof".into(),
+            json!({
+                "type": "JsonWebSignature2020",
+                "created": rfc3339(NOW),
+                "proofPurpose": "assertionMethod",
+                "verificationMethod": how.method,
+                "jws": format!("{header_b64}..{}", b64url(&sig)),
+            }),
+        );
+        // Pretty-printed on purpose: the proof covers the canonical form only.
+        serde_json::to_vec_pretty(&doc).unwrap()
+    }
+
+    #[test]
+    fn valid_document_round_trips() {
+        let (key, _, anchor) = signer("WHO");
+        let de = dsc("DE", "de", &es256());
+        let fr = dsc("FR", "fr rsa", &SignerKey::generate(Alg::Ps256).unwrap());
+        let body = render(
+            DID,
+            &[de.der.clone(), fr.der.clone()],
+            &key,
+            NOW,
+            42,
+            expires(),
+        )
+        .unwrap();
+        // Canonical output: what we render is its own canonical form.
+        assert_eq!(
+            canonical_json(&serde_json::from_slice(&body).unwrap()),
+            body
+        );
+        let got = ingest(&body, &ctx(&anchor)).unwrap().non_empty().unwrap();
+        assert!(got.rejected.is_empty(), "{:?}", got.rejected);
+        assert_eq!(
+            got.countries().into_iter().collect::<Vec<_>>(),
+            ["DE", "FR"]
+        );
+        let kids: Vec<Kid> = got.dscs.iter().map(|d| d.kid).collect();
+        assert_eq!(kids, [Kid::of_der(&de.der), Kid::of_der(&fr.der)]);
+        assert_eq!(
+            list_meta(&body),
+            Some(ListMeta {
+                version: Some(42),
+                expires: Some(expires())
+            })
+        );
+        // Reformatted and re-ordered: still the same canonical content.
+        let pretty = serde_json::to_vec_pretty(&doc_of(&body)).unwrap();
+        assert_eq!(ingest(&pretty, &ctx(&anchor)).unwrap().dscs.len(), 2);
+        // Without an anchor the document is trusted by configuration.
+        assert_eq!(ingest(&body, &ctx(&Anchor::none())).unwrap().dscs.len(), 2);
+    }
+
+    #[test]
+    fn tolerated_encodings() {
+        let (key, _, anchor) = signer("WHO");
+        let de = dsc("DE", "de", &es256());
+        let body = render(DID, std::slice::from_ref(&de.der), &key, NOW, 1, expires()).unwrap();
+        let mut doc = doc_of(&body);
+        // A 33-byte x coordinate with a leading zero, and a kid given only by the id fragment.
+        let jwk = doc["verificationMethod"][0]["publicKeyJwk"]
+            .as_object_mut()
+            .unwrap();
+        let mut x = vec![0u8];
+        x.extend(b64url_decode(jwk["x"].as_str().unwrap()).unwrap());
+        jwk.insert("x".into(), b64url(&x).into());
+        jwk.remove("kid");
+        for how in [
+            DEFAULT,
+            Sign {
+                der_signature: true,
+                ..DEFAULT
+            },
+            Sign {
+                detached: false,
+                ..DEFAULT
+            },
+        ] {
+            let signed = resign(doc.clone(), &key, how);
+            let got = ingest(&signed, &ctx(&anchor)).unwrap();
+            assert_eq!(got.dscs.len(), 1, "{:?}", got.rejected);
+            assert_eq!(got.dscs[0].kid, Kid::of_der(&de.der));
+        }
+        // A 33-byte coordinate whose first byte is not zero is not the key.
+        x[0] = 1;
+        let jwk = doc["verificationMethod"][0]["publicKeyJwk"]
+            .as_object_mut()
+            .unwrap();
+        jwk.insert("x".into(), b64url(&x).into());
+        let got = ingest(&resign(doc, &key, DEFAULT), &ctx(&anchor)).unwrap();
+        assert_eq!(reasons(&got), [RejectReason::Malformed]);
+    }
+
+    #[test]
+    fn bad_proofs_are_refused() {
+        let (key, _, anchor) = signer("WHO");
+        let de_key = es256();
+        let de = dsc("DE", "de", &de_key);
+        let body = render(DID, std::slice::from_ref(&de.der), &key, NOW, 5, expires()).unwrap();
+        let c = ctx(&anchor);
+        let doc = doc_of(&body);
+        // Tampered signature.
+        let mut tampered = doc.clone();
+        let jws = tampered["proof"]["jws"].as_str().unwrap().to_owned();
+        let (head, sig) = jws.split_once("..").unwrap();
+        let mut raw = b64url_decode(sig).unwrap();
+        raw[5] ^= 0x40;
+        tampered["proof"]["jws"] = format!("{head}..{}", b64url(&raw)).into();
+        let bytes = serde_json::to_vec(&tampered).unwrap();
+        assert_eq!(ingest(&bytes, &c).unwrap_err(), ListError::BadSignature);
+        // Tampered content: a newer version, an added member.
+        let mut newer = doc.clone();
+        newer["version"] = 6.into();
+        assert_eq!(
+            ingest(&serde_json::to_vec(&newer).unwrap(), &c).unwrap_err(),
+            ListError::BadSignature
+        );
+        let mut added = doc.clone();
+        added.insert("extra".into(), true.into());
+        assert_eq!(
+            ingest(&serde_json::to_vec(&added).unwrap(), &c).unwrap_err(),
+            ListError::BadSignature
+        );
+        // No proof.
+        let mut unsigned = doc.clone();
+        unsigned.remove("proof");
+        assert_eq!(
+            ingest(&serde_json::to_vec(&unsigned).unwrap(), &c).unwrap_err(),
+            ListError::BadSignature
+        );
+        // Signed by an unrelated key.
+        let (other, _, _) = signer("impostor");
+        assert_eq!(
+            ingest(&resign(doc.clone(), &other, DEFAULT), &c).unwrap_err(),
+            ListError::BadSignature
+        );
+        // Signed by the document's own (DSC) key and naming it: a valid proof, wrong signer.
+        let own_id = doc["verificationMethod"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let own = Sign {
+            method: &own_id,
+            ..DEFAULT
+        };
+        assert_eq!(
+            ingest(&resign(doc.clone(), &de_key, own), &c).unwrap_err(),
+            ListError::WrongSigner
+        );
+        // Other algorithms, broken headers.
+        let with_jws = |jws: String| {
+            let mut d = doc.clone();
+            d["proof"]["jws"] = jws.into();
+            ingest(&serde_json::to_vec(&d).unwrap(), &c)
+        };
+        let h = |v: Value| b64url(v.to_string().as_bytes());
+        assert_eq!(
+            with_jws(format!("{}..{sig}", h(json!({"alg": "EdDSA"})))).unwrap_err(),
+            ListError::BadSignature
+        );
+        for jws in [
+            format!("{}..{sig}", h(json!({"alg": "ES256", "b64": false}))),
+            format!("{}..{sig}", h(json!({"alg": "ES256", "crit": ["exp"]}))),
+            format!(
+                "{}..{sig}",
+                h(json!({"alg": "ES256", "b64": "no", "crit": ["b64"]}))
+            ),
+            format!("{}..{sig}", h(json!({"b64": false, "crit": ["b64"]}))),
+            format!("{head}.e30.{sig}"),
+            format!("{head}.."),
+            format!("{head}..!!"),
+            "garbage".to_owned(),
+        ] {
+            assert!(
+                matches!(with_jws(jws.clone()), Err(ListError::Malformed(_))),
+                "{jws}"
+            );
+        }
+        // A proof created in the future.
+        let mut future = doc.clone();
+        future["proof"]["created"] = rfc3339(NOW + time::Duration::hours(1)).into();
+        assert_eq!(
+            ingest(&serde_json::to_vec(&future).unwrap(), &c).unwrap_err(),
+            ListError::NotYetValid
+        );
+    }
+
+    #[test]
+    fn expired_documents_are_refused() {
+        let (key, _, anchor) = signer("WHO");
+        let de = dsc("DE", "de", &es256());
+        let past = NOW - time::Duration::seconds(1);
+        let body = render(DID, std::slice::from_ref(&de.der), &key, NOW, 9, past).unwrap();
+        assert_eq!(
+            ingest(&body, &ctx(&anchor)).unwrap_err(),
+            ListError::Expired
+        );
+        assert_eq!(
+            ingest(&body, &ctx(&Anchor::none())).unwrap_err(),
+            ListError::Expired
+        );
+        assert_eq!(list_meta(&body).unwrap().version, Some(9));
+        let mut doc = doc_of(&body);
+        doc["expires"] = "next week".into();
+        assert!(matches!(
+            ingest(&resign(doc, &key, DEFAULT), &ctx(&anchor)),
+            Err(ListError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn bad_entries_are_rejected_one_by_one() {
+        let (key, _, anchor) = signer("WHO");
+        let good = dsc("DE", "good", &es256());
+        let old = expired_dsc("DE", &es256());
+        let body = render(
+            DID,
+            &[good.der.clone(), old.der.clone(), good.der.clone()],
+            &key,
+            NOW,
+            1,
+            expires(),
+        )
+        .unwrap();
+        let mut doc = doc_of(&body);
+        let methods = doc["verificationMethod"].as_array_mut().unwrap();
+        let template = methods[0].clone();
+        let mut wrong_kid = template.clone();
+        wrong_kid["publicKeyJwk"]["kid"] = Kid::of_der(b"x").to_base64().into();
+        let mut wrong_fragment = template.clone();
+        wrong_fragment["publicKeyJwk"]
+            .as_object_mut()
+            .unwrap()
+            .remove("kid");
+        wrong_fragment["id"] = format!("{DID}#AAAAAAAAAAA").into();
+        let mut wrong_key = template.clone();
+        let other = method_for(DID, 0, &dsc("DE", "other", &es256()).der).unwrap();
+        wrong_key["publicKeyJwk"]["y"] = other["publicKeyJwk"]["y"].clone();
+        let mut no_x5c = template.clone();
+        no_x5c["publicKeyJwk"]
+            .as_object_mut()
+            .unwrap()
+            .remove("x5c");
+        let mut no_jwk = template.clone();
+        no_jwk.as_object_mut().unwrap().remove("publicKeyJwk");
+        no_jwk.as_object_mut().unwrap().remove("id");
+        methods.extend([
+            wrong_kid,
+            wrong_fragment,
+            wrong_key,
+            no_x5c,
+            no_jwk,
+            json!("did:web:tng-cdn.who.int:v2:trustlist:-:FRA:DSC#abc"),
+        ]);
+        let got = ingest(&resign(doc, &key, DEFAULT), &ctx(&anchor)).unwrap();
+        assert_eq!(got.dscs.len(), 1);
+        assert_eq!(got.dscs[0].kid, Kid::of_der(&good.der));
+        assert_eq!(
+            reasons(&got),
+            [
+                RejectReason::Expired,
+                RejectReason::Duplicate,
+                RejectReason::KidMismatch,
+                RejectReason::KidMismatch,
+                RejectReason::Malformed,
+                RejectReason::Malformed,
+                RejectReason::Malformed,
+            ]
+        );
+        assert_eq!(got.rejected[0].entry, Kid::of_der(&old.der).to_base64());
+        assert_eq!(got.rejected[3].entry, "AAAAAAAAAAA=");
+        assert_eq!(got.rejected[6].entry, "#7");
+    }
+
+    #[test]
+    fn garbage_truncated_and_empty_documents() {
+        let (key, _, anchor) = signer("WHO");
+        let body = render(
+            DID,
+            &[dsc("DE", "de", &es256()).der],
+            &key,
+            NOW,
+            1,
+            expires(),
+        )
+        .unwrap();
+        let c = ctx(&anchor);
+        for cut in [0, 1, 10, body.len() / 2, body.len() - 1] {
+            assert!(
+                matches!(ingest(&body[..cut], &c), Err(ListError::Malformed(_))),
+                "cut at {cut}"
+            );
+        }
+        for garbage in [
+            &b"garbage"[..],
+            b"[]",
+            b"\xff",
+            b"{\"verificationMethod\":{}}",
+        ] {
+            assert!(
+                matches!(
+                    ingest(garbage, &ctx(&Anchor::none())),
+                    Err(ListError::Malformed(_))
+                ),
+                "{garbage:?}"
+            );
+        }
+        assert!(matches!(
+            ingest(b"{\"proof\":1}", &c),
+            Err(ListError::Malformed(_))
+        ));
+        let empty = render(DID, &[], &key, NOW, 1, expires()).unwrap();
+        let got = ingest(&empty, &c).unwrap();
+        assert!(got.dscs.is_empty() && got.rejected.is_empty());
+        assert_eq!(got.non_empty().unwrap_err(), ListError::Empty);
+        let no_methods = ingest(b"{\"id\":\"did:web:x\"}", &ctx(&Anchor::none())).unwrap();
+        assert_eq!(no_methods.non_empty().unwrap_err(), ListError::Empty);
+        assert_eq!(list_meta(b"garbage"), None);
+        assert!(matches!(
+            render(DID, &[b"not x509".to_vec()], &key, NOW, 1, expires()),
+            Err(RenderError::BadCertificate(0, _))
+        ));
+    }
+
+    #[test]
+    fn single_byte_changes_never_change_the_keys() {
+        let (key, _, anchor) = signer("WHO");
+        let de = dsc("DE", "de", &es256());
+        let body = render(DID, std::slice::from_ref(&de.der), &key, NOW, 1, expires()).unwrap();
+        for i in 0..body.len() {
+            let mut changed = body.clone();
+            changed[i] ^= 0x01;
+            // Only the unsigned proof metadata (type, purpose, method name) may change freely.
+            if let Ok(got) = ingest(&changed, &ctx(&anchor)) {
+                assert_eq!(got.dscs.len(), 1, "byte {i}");
+                assert_eq!(got.dscs[0].kid, Kid::of_der(&de.der), "byte {i}");
+                let text = String::from_utf8_lossy(&changed).into_owned();
+                assert!(text.contains("\"proof\":{"), "byte {i}");
+            }
+        }
+    }
 }
