@@ -2,6 +2,7 @@
 //! checks that decide what is trusted.
 
 pub mod check;
+pub mod cms;
 pub mod formats;
 pub mod jose;
 pub mod ledger;

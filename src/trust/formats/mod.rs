@@ -16,6 +16,8 @@
 
 pub mod de_signed;
 pub mod eu_json;
+#[doc(hidden)]
+pub mod eu_testkit;
 pub mod pem;
 pub mod se_jws;
 pub mod who_did;
