@@ -99,7 +99,7 @@ fn create_or_load(data_dir: &Path, now: time::OffsetDateTime) -> Result<(Dsc, bo
     Ok((dsc, true))
 }
 
-fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+pub(crate) fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);

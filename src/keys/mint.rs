@@ -215,7 +215,59 @@ pub fn signed_by(
     issuer: &Minted,
     issuer_key: &SignerKey,
 ) -> Result<Minted, MintError> {
-    let params = spec.params(false)?;
+    issue_under(spec.params(false)?, subject_key, issuer, issuer_key)
+}
+
+/// Like [`signed_by`], with an authority key identifier equal to the issuer's subject key
+/// identifier (hcert spec §5: a DSC carries the AKI of its CSCA).
+pub fn signed_by_ca(
+    spec: &CertSpec,
+    subject_key: &SignerKey,
+    issuer: &Minted,
+    issuer_key: &SignerKey,
+) -> Result<Minted, MintError> {
+    let mut params = spec.params(false)?;
+    params.use_authority_key_identifier_extension = true;
+    issue_under(params, subject_key, issuer, issuer_key)
+}
+
+/// The issuer side of a stored CA certificate, to sign further certificates with its key.
+///
+/// The issuer name is rebuilt from the certificate's subject attributes (C, O, OU, CN, in
+/// order); rcgen encodes the same strings the same way, so children name the CA exactly as it
+/// names itself. Callers should still check children with `trust::validate::issued_by`.
+pub fn ca_from_der(der: &[u8]) -> Result<Minted, MintError> {
+    use x509_parser::prelude::FromDer;
+    let (_, cert) = x509_parser::certificate::X509Certificate::from_der(der)
+        .map_err(|_| MintError::Certificate)?;
+    let mut params =
+        CertificateParams::new(Vec::<String>::new()).map_err(|_| MintError::Certificate)?;
+    for attr in cert.tbs_certificate.subject.iter_attributes() {
+        let ty = match attr.attr_type().to_id_string().as_str() {
+            "2.5.4.6" => DnType::CountryName,
+            "2.5.4.10" => DnType::OrganizationName,
+            "2.5.4.11" => DnType::OrganizationalUnitName,
+            "2.5.4.3" => DnType::CommonName,
+            _ => return Err(MintError::Certificate),
+        };
+        let value = attr.as_str().map_err(|_| MintError::Certificate)?;
+        params.distinguished_name.push(ty, value);
+    }
+    params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    Ok(Minted {
+        der: der.to_vec(),
+        pem: super::pem_encode("CERTIFICATE", der),
+        params,
+    })
+}
+
+fn issue_under(
+    params: CertificateParams,
+    subject_key: &SignerKey,
+    issuer: &Minted,
+    issuer_key: &SignerKey,
+) -> Result<Minted, MintError> {
     let issuer = Issuer::from_params(&issuer.params, issuer_key.rcgen()?);
     let cert = params
         .signed_by(&subject_key.rcgen()?, &issuer)

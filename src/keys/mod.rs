@@ -8,6 +8,7 @@
 pub mod dev;
 pub mod issue;
 pub mod mint;
+pub mod store;
 
 /// PEM armour (`-----BEGIN {label}-----`, 64-column Base64).
 pub fn pem_encode(label: &str, der: &[u8]) -> String {
