@@ -8,21 +8,49 @@ use crate::cli::ServeArgs;
 use crate::config::Settings;
 use crate::http::AppState;
 
-/// The development VN keys, when no configured source provides a Vietnamese DSC.
+/// Vietnam's DSCs when no configured source provides one: the key set in the data directory
+/// (created on first start as a PS256 *development* key set, logged loudly), or the older
+/// development layout (CSCA + DSC only; publication then answers 503).
 fn development_keys(
     settings: &Settings,
     trust: &crate::trust::refresh::Trust,
 ) -> Result<Vec<crate::trust::model::Dsc>, String> {
+    use crate::keys::store::{KeyError, KeySet};
     if trust.has_country("VN") {
         return Ok(Vec::new());
     }
-    let (dsc, created) = crate::keys::dev::ensure(&settings.data_dir, crate::clock::now())
-        .map_err(|e| format!("development keys: {e}"))?;
-    if created {
-        tracing::warn!(dir = %settings.data_dir.join("keys").display(), "created DEVELOPMENT VN signing keys: not for production");
-    } else {
-        tracing::warn!("using DEVELOPMENT VN signing keys from the data directory");
+    let now = crate::clock::now();
+    let keys = match KeySet::load(&settings.data_dir) {
+        Ok(keys) => {
+            tracing::warn!(dir = %settings.data_dir.join("keys").display(), "no source provides a VN DSC: using the key set of the data directory");
+            Some(keys)
+        }
+        Err(KeyError::Missing(_)) => {
+            let public = settings.data_dir.join("keys").join("public");
+            match KeySet::init(&settings.data_dir, &public, crate::crypto::Alg::Ps256, now) {
+                Ok(keys) => {
+                    tracing::warn!(dir = %settings.data_dir.join("keys").display(), "created DEVELOPMENT VN key set (CSCA, DSC, upload, list signer): not for production");
+                    Some(keys)
+                }
+                // Another instance sharing the data directory won the race: load its keys.
+                Err(KeyError::Exists(_)) => KeySet::load(&settings.data_dir).ok(),
+                Err(e) => return Err(format!("development keys: {e}")),
+            }
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "no usable VN key set; falling back to the development DSC (publication unavailable)");
+            None
+        }
+    };
+    if let Some(keys) = keys {
+        return Ok(keys
+            .published_dscs(now)
+            .into_iter()
+            .filter_map(|d| crate::trust::model::Dsc::from_der(&d.cert.der, "VN-dev").ok())
+            .collect());
     }
+    let (dsc, _) = crate::keys::dev::ensure(&settings.data_dir, now)
+        .map_err(|e| format!("development keys: {e}"))?;
     Ok(vec![dsc])
 }
 

@@ -35,6 +35,8 @@ pub enum ApiError {
     NotReady,
     #[error("not found")]
     NotFound,
+    #[error("no VN key set to publish (run `dcc-gateway keys init`)")]
+    PublicationUnavailable,
     #[error("internal error")]
     Internal,
 }
@@ -65,6 +67,7 @@ impl ApiError {
             ApiError::RateLimited { .. } => "RATE_LIMITED",
             ApiError::NotReady => "NOT_READY",
             ApiError::NotFound => "NOT_FOUND",
+            ApiError::PublicationUnavailable => "PUBLICATION_UNAVAILABLE",
             ApiError::Internal => "INTERNAL",
         }
     }
@@ -81,7 +84,9 @@ impl ResponseError for ApiError {
             ApiError::TooLarge | ApiError::BatchTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::NotReady => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::NotReady | ApiError::PublicationUnavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -7,6 +7,7 @@ pub mod dto;
 pub mod error;
 pub mod metrics;
 pub mod observe;
+pub mod publish;
 pub mod rate_limit;
 pub mod routes;
 pub mod sync;
@@ -40,6 +41,8 @@ pub struct AppState {
     pub ledger: std::sync::Mutex<crate::trust::ledger::Ledger>,
     /// Trust sources, their health, and the shared store of snapshots.
     pub trust: crate::trust::refresh::Trust,
+    /// Rendered publication of the current snapshot (EU list, signed lists, DID documents).
+    pub publication: arc_swap::ArcSwapOption<publish::Published>,
 }
 
 impl AppState {
@@ -76,6 +79,7 @@ impl AppState {
         );
         AppState {
             trust: crate::trust::refresh::Trust::new(sources, store),
+            publication: arc_swap::ArcSwapOption::empty(),
             ledger: std::sync::Mutex::new(ledger),
             snapshot_loaded_at: std::sync::Mutex::new(loaded_at),
             clients: auth::Clients::from_settings(&settings),
@@ -157,6 +161,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/v1/verify/batch", web::post().to(routes::batch))
         .route("/v1/verify/image", web::post().to(routes::image))
         .route("/v1/trust/summary", web::get().to(routes::trust_summary))
+        .route("/trustList", web::get().to(publish::all))
+        .route("/trustList/{type}", web::get().to(publish::by_type))
+        .route("/trustList/{type}/{country}", web::get().to(publish::by_type_country))
+        .route("/de/trustList/DSC/", web::get().to(publish::de_list))
+        .route("/v2/trustlist/-/VNM/{kind}/did.json", web::get().to(publish::did))
         .route("/signercertificateUpdate", web::get().to(sync::update))
         .route("/signercertificateUpdate", web::post().to(sync::lookup))
         .route("/signercertificateStatus", web::get().to(sync::status))

@@ -342,12 +342,17 @@ impl Trust {
                 }
             }
         };
-        let validators = self
+        let mut validators = self
             .inner
             .lock()
             .ok()
             .and_then(|i| i.validators.get(&cfg.id).cloned())
             .unwrap_or_default();
+        if cfg.format == Format::EuJson {
+            // On the EU gateway API `If-Modified-Since` asks for a *delta* (only newer entries
+            // and deletions), which is not a full list: only the ETag is sent there.
+            validators.last_modified = None;
+        }
         sources::fetch_url(
             &client,
             url,

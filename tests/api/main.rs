@@ -12,6 +12,7 @@ mod helpers;
 mod limits;
 mod openapi;
 mod privacy;
+mod publish;
 #[path = "../core/support.rs"]
 #[allow(
     dead_code,

@@ -274,7 +274,7 @@ async fn a_misbehaving_upstream_never_costs_a_key_in_force() {
 }
 
 /// Starts an instance like `serve` does (trust bootstrap, loops, follower) on a free port.
-fn spawn_instance(settings: Settings, sources: Vec<SourceConfig>) -> TestApp {
+pub fn spawn_instance(settings: Settings, sources: Vec<SourceConfig>) -> TestApp {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let state = Arc::new(AppState::with_sources(settings, None, None, sources));
