@@ -428,3 +428,135 @@ fn trust_list_check_reports_accepted_and_rejected_entries_with_exit_codes() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn keys_init_issue_rotate_and_old_certificates_still_verify() {
+    let data = tmp("keys-data");
+    let publish = tmp("keys-publish/VN");
+    let _ = std::fs::remove_dir_all(&data);
+    let _ = std::fs::remove_dir_all(&publish);
+    let payload = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/payloads/vaccination.json"
+    );
+    let run = |args: &[&str]| -> Output {
+        let mut cmd = bin();
+        cmd.args(args);
+        cmd.output().unwrap()
+    };
+    let ok = |out: &Output| {
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let (d, p) = (data.to_str().unwrap(), publish.to_str().unwrap());
+
+    // Not initialised yet: list is a usage error.
+    let out = run(&["keys", "list", "--data-dir", d]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("keys init"));
+
+    let init = [
+        "keys",
+        "init",
+        "--alg",
+        "ES256",
+        "--data-dir",
+        d,
+        "--publish-dir",
+        p,
+    ];
+    ok(&run(&init));
+    // Twice: refused, exit 2, nothing overwritten.
+    let before = std::fs::read(data.join("keys/csca.key.pem")).unwrap();
+    let out = run(&init);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("already exists"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read(data.join("keys/csca.key.pem")).unwrap(),
+        before
+    );
+    let mut published: Vec<_> = std::fs::read_dir(publish.join("dsc"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    published.sort();
+    assert_eq!(published, ["dsc-1.pem"]);
+    assert!(publish.join("csca.pem").exists());
+    assert!(publish.join("upload.pem").exists());
+    assert!(publish.join("list-signer.pem").exists());
+
+    let out = run(&["keys", "list", "--data-dir", d, "--json"]);
+    ok(&out);
+    let list = json(&out);
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(list[0]["serial"], 1);
+    assert_eq!(list[0]["alg"], "ES256");
+    assert_eq!(list[0]["status"], "current");
+    let dsc1 = publish.join("dsc/dsc-1.pem");
+    let dsc1_parsed =
+        dcc_gateway::trust::model::Dsc::from_pem_or_der(&std::fs::read(&dsc1).unwrap(), "test")
+            .unwrap()
+            .remove(0);
+    assert_eq!(list[0]["kid"], dsc1_parsed.kid.to_base64());
+
+    let issue = || -> String {
+        let out = run(&["issue", "--payload", payload, "--data-dir", d]);
+        ok(&out);
+        let hc1 = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+        assert!(hc1.starts_with("HC1:"));
+        hc1
+    };
+    let verify = |trust: &std::path::Path, hc1: &str| -> Output {
+        let mut cmd = bin();
+        cmd.args(["verify", "--json", "--trust"])
+            .arg(trust)
+            .arg(hc1);
+        cmd.output().unwrap()
+    };
+    let first = issue();
+    let out = verify(&dsc1, &first);
+    ok(&out);
+    let r = json(&out);
+    assert_eq!(r["certificate"]["alg"], "ES256");
+    assert_eq!(r["certificate"]["kid"], list[0]["kid"]);
+
+    let out = run(&["keys", "rotate", "--data-dir", d, "--publish-dir", p]);
+    ok(&out);
+    let out = run(&["keys", "list", "--data-dir", d, "--json"]);
+    ok(&out);
+    let list = json(&out);
+    assert_eq!(list[0]["status"], "published");
+    assert_eq!(list[1]["serial"], 2);
+    assert_eq!(list[1]["status"], "current");
+    assert_ne!(list[0]["kid"], list[1]["kid"]);
+    let human = run(&["keys", "list", "--data-dir", d]);
+    ok(&human);
+    assert!(String::from_utf8_lossy(&human.stdout).contains("current"));
+
+    let second = issue();
+    let dsc2 = publish.join("dsc/dsc-2.pem");
+    let out = verify(&dsc2, &second);
+    ok(&out);
+    assert_eq!(json(&out)["certificate"]["kid"], list[1]["kid"]);
+    // The new DSC does not vouch for the old certificate; the old DSC, still published, does.
+    assert_eq!(verify(&dsc2, &first).status.code(), Some(1));
+    ok(&verify(&dsc1, &first));
+    // The whole published dsc/ folder verifies both.
+    let bundle = tmp("keys-bundle.pem");
+    std::fs::write(
+        &bundle,
+        [std::fs::read(&dsc1).unwrap(), std::fs::read(&dsc2).unwrap()].concat(),
+    )
+    .unwrap();
+    ok(&verify(&bundle, &first));
+    ok(&verify(&bundle, &second));
+}
