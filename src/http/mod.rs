@@ -163,9 +163,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/v1/trust/summary", web::get().to(routes::trust_summary))
         .route("/trustList", web::get().to(publish::all))
         .route("/trustList/{type}", web::get().to(publish::by_type))
-        .route("/trustList/{type}/{country}", web::get().to(publish::by_type_country))
+        .route(
+            "/trustList/{type}/{country}",
+            web::get().to(publish::by_type_country),
+        )
         .route("/de/trustList/DSC/", web::get().to(publish::de_list))
-        .route("/v2/trustlist/-/VNM/{kind}/did.json", web::get().to(publish::did))
+        .route(
+            "/v2/trustlist/-/VNM/{kind}/did.json",
+            web::get().to(publish::did),
+        )
         .route("/signercertificateUpdate", web::get().to(sync::update))
         .route("/signercertificateUpdate", web::post().to(sync::lookup))
         .route("/signercertificateStatus", web::get().to(sync::status))

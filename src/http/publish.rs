@@ -104,8 +104,20 @@ pub fn build(state: &AppState, keys: &KeySet, now: OffsetDateTime) -> Result<Pub
     let anchor = (keys.list_signer.der.as_slice(), &keys.list_key);
     let upload = (keys.upload.der.as_slice(), &keys.upload_key);
     let mut items = vec![
-        signed_item(&keys.csca.der, "CSCA", "VN", not_before(&keys.csca.der), anchor)?,
-        signed_item(&keys.upload.der, "UPLOAD", "VN", not_before(&keys.upload.der), anchor)?,
+        signed_item(
+            &keys.csca.der,
+            "CSCA",
+            "VN",
+            not_before(&keys.csca.der),
+            anchor,
+        )?,
+        signed_item(
+            &keys.upload.der,
+            "UPLOAD",
+            "VN",
+            not_before(&keys.upload.der),
+            anchor,
+        )?,
     ];
     let ledger_since = |der: &[u8]| {
         state
@@ -176,7 +188,8 @@ pub fn build(state: &AppState, keys: &KeySet, now: OffsetDateTime) -> Result<Pub
         }
     }
     let de_items = de_signed::items_for(&all_dscs, now).map_err(|_| ApiError::Internal)?;
-    let de_list = de_signed::render(&de_items, meta, &keys.list_key).map_err(|_| ApiError::Internal)?;
+    let de_list =
+        de_signed::render(&de_items, meta, &keys.list_key).map_err(|_| ApiError::Internal)?;
     let did = |kind: &str, ders: &[Vec<u8>]| {
         who_did::render(
             &format!("did:web:dcc-gateway:v2:trustlist:-:VNM:{kind}"),
@@ -214,7 +227,8 @@ async fn current(state: &web::Data<AppState>) -> Result<Arc<Published>, ApiError
     }
     let st = state.clone();
     let built = web::block(move || {
-        let keys = KeySet::load(&st.settings.data_dir).map_err(|_| ApiError::PublicationUnavailable)?;
+        let keys =
+            KeySet::load(&st.settings.data_dir).map_err(|_| ApiError::PublicationUnavailable)?;
         build(&st, &keys, crate::clock::now())
     })
     .await
@@ -277,7 +291,9 @@ pub fn parse_since(s: &str) -> Option<OffsetDateTime> {
         return Some(t);
     }
     let ymd = time::macros::format_description!("[year][month][day]");
-    time::Date::parse(s, ymd).ok().map(|d| d.midnight().assume_utc())
+    time::Date::parse(s, ymd)
+        .ok()
+        .map(|d| d.midnight().assume_utc())
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -298,19 +314,25 @@ async fn trust_list(
     if let Some(k) = &kind
         && !TYPES.contains(&k.as_str())
     {
-        return Err(ApiError::BadRequest("type must be CSCA, DSC or UPLOAD",
-        ));
+        return Err(ApiError::BadRequest("type must be CSCA, DSC or UPLOAD"));
     }
     if let Some(c) = &country
         && !(c.len() == 2 && c.bytes().all(|b| b.is_ascii_uppercase()))
     {
-        return Err(ApiError::BadRequest("country must be two upper-case letters (ISO 3166-1 alpha-2)",
+        return Err(ApiError::BadRequest(
+            "country must be two upper-case letters (ISO 3166-1 alpha-2)",
         ));
     }
     let since = match req.headers().get(header::IF_MODIFIED_SINCE) {
         None => None,
-        Some(v) => Some(v.to_str().ok().and_then(parse_since).ok_or(ApiError::BadRequest("If-Modified-Since must be ISO-8601, RFC 1123 or yyyyMMdd",
-        ))?),
+        Some(v) => Some(
+            v.to_str()
+                .ok()
+                .and_then(parse_since)
+                .ok_or(ApiError::BadRequest(
+                    "If-Modified-Since must be ISO-8601, RFC 1123 or yyyyMMdd",
+                ))?,
+        ),
     };
     let published = current(&state).await?;
     let keep = |i: &&Item| {
@@ -333,7 +355,12 @@ async fn trust_list(
             .collect();
     }
     let body = serde_json::to_vec(&list).map_err(|_| ApiError::Internal)?;
-    Ok(conditional(&req, body, "application/json", Some(published.created)))
+    Ok(conditional(
+        &req,
+        body,
+        "application/json",
+        Some(published.created),
+    ))
 }
 
 /// `GET /trustList`
@@ -359,7 +386,14 @@ pub async fn by_type(
     path: web::Path<String>,
     paging: web::Query<Paging>,
 ) -> Result<HttpResponse, ApiError> {
-    trust_list(req, state, Some(path.into_inner()), None, paging.into_inner()).await
+    trust_list(
+        req,
+        state,
+        Some(path.into_inner()),
+        None,
+        paging.into_inner(),
+    )
+    .await
 }
 
 /// `GET /trustList/{type}/{country}`
@@ -379,9 +413,17 @@ pub async fn by_type_country(
 /// `GET /de/trustList/DSC/` — German-style signed DSC list.
 #[utoipa::path(get, path = "/de/trustList/DSC/", tag = "publication",
     responses((status = 200, description = "signature line + JSON"), (status = 304)))]
-pub async fn de_list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn de_list(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     let p = current(&state).await?;
-    Ok(conditional(&req, p.de_list.clone(), "text/plain; charset=utf-8", Some(p.created)))
+    Ok(conditional(
+        &req,
+        p.de_list.clone(),
+        "text/plain; charset=utf-8",
+        Some(p.created),
+    ))
 }
 
 /// `GET /v2/trustlist/-/VNM/{kind}/did.json` — WHO DID v2 document (`DSC` or `SCA`).
@@ -399,5 +441,10 @@ pub async fn did(
         "SCA" => p.did_sca.clone(),
         _ => return Err(ApiError::NotFound),
     };
-    Ok(conditional(&req, body, "application/did+json", Some(p.created)))
+    Ok(conditional(
+        &req,
+        body,
+        "application/did+json",
+        Some(p.created),
+    ))
 }

@@ -63,7 +63,16 @@ async fn get(app: &TestApp, path: &str, headers: &[(&str, &str)]) -> reqwest::Re
 fn issue_now(data: &Path) -> String {
     let keys = KeySet::load(data).unwrap();
     let (dsc, key) = dcc_gateway::keys::issue::load_signer(data).unwrap();
-    assert_eq!(dsc.der.as_ref(), keys.dscs.iter().find(|d| d.serial == keys.current).unwrap().cert.der.as_slice());
+    assert_eq!(
+        dsc.der.as_ref(),
+        keys.dscs
+            .iter()
+            .find(|d| d.serial == keys.current)
+            .unwrap()
+            .cert
+            .der
+            .as_slice()
+    );
     let payload: Value =
         serde_json::from_slice(&std::fs::read("tests/data/payloads/vaccination.json").unwrap())
             .unwrap();
@@ -86,21 +95,32 @@ async fn published_lists_round_trip_through_our_own_adapters() {
     let app = spawn_instance(s, vec![vn_source(&v.publish)]);
     let anchor = anchor(&v.publish);
     let keys = KeySet::load(&v.data).unwrap();
-    let dsc_kid = Dsc::from_der(&keys.dscs[0].cert.der, "t").unwrap().kid.to_base64();
+    let dsc_kid = Dsc::from_der(&keys.dscs[0].cert.der, "t")
+        .unwrap()
+        .kid
+        .to_base64();
 
     // EU gateway JSON: sorted by kid, every type, CMS by the right signer.
     let res = get(&app, "/trustList", &[]).await;
     assert_eq!(res.status(), StatusCode::OK);
     let etag = res.headers()["etag"].to_str().unwrap().to_owned();
     assert!(res.headers().contains_key("last-modified"));
-    assert!(res.headers()["cache-control"].to_str().unwrap().contains("max-age"));
+    assert!(
+        res.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("max-age")
+    );
     let body = res.bytes().await.unwrap();
     let items: Vec<Value> = serde_json::from_slice(&body).unwrap();
     let kids: Vec<&str> = items.iter().map(|i| i["kid"].as_str().unwrap()).collect();
     let mut sorted = kids.clone();
     sorted.sort_unstable();
     assert_eq!(kids, sorted);
-    let types: Vec<&str> = items.iter().map(|i| i["certificateType"].as_str().unwrap()).collect();
+    let types: Vec<&str> = items
+        .iter()
+        .map(|i| i["certificateType"].as_str().unwrap())
+        .collect();
     for t in ["CSCA", "UPLOAD", "DSC"] {
         assert!(types.contains(&t), "{t} missing: {types:?}");
     }
@@ -117,7 +137,12 @@ async fn published_lists_round_trip_through_our_own_adapters() {
     )
     .unwrap();
     let wrong = Anchor::from_bytes(other.pem.as_bytes()).unwrap();
-    assert!(ingest(Format::EuJson, &body, &wrong).unwrap().dscs.is_empty());
+    assert!(
+        ingest(Format::EuJson, &body, &wrong)
+            .unwrap()
+            .dscs
+            .is_empty()
+    );
     // A tampered DSC signature is refused for that entry.
     let mut tampered: Vec<Value> = items.clone();
     for i in &mut tampered {
@@ -129,35 +154,76 @@ async fn published_lists_round_trip_through_our_own_adapters() {
             i["signature"] = json!(dcc_gateway::util::base64_encode(&bytes));
         }
     }
-    let got = ingest(Format::EuJson, &serde_json::to_vec(&tampered).unwrap(), &anchor).unwrap();
+    let got = ingest(
+        Format::EuJson,
+        &serde_json::to_vec(&tampered).unwrap(),
+        &anchor,
+    )
+    .unwrap();
     assert!(got.dscs.is_empty());
     assert_eq!(got.rejected[0].reason, RejectReason::BadCms);
 
     // 304 on the ETag; type and country filters; paging; bad parameters.
     let res = get(&app, "/trustList", &[("If-None-Match", &etag)]).await;
     assert_eq!(res.status(), StatusCode::NOT_MODIFIED);
-    let only: Vec<Value> = get(&app, "/trustList/DSC/VN", &[]).await.json().await.unwrap();
+    let only: Vec<Value> = get(&app, "/trustList/DSC/VN", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(only.len(), 1);
     assert_eq!(only[0]["kid"], dsc_kid.as_str());
-    let none: Vec<Value> = get(&app, "/trustList/DSC/DE", &[]).await.json().await.unwrap();
+    let none: Vec<Value> = get(&app, "/trustList/DSC/DE", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
     assert!(none.is_empty());
-    let page0: Vec<Value> = get(&app, "/trustList?page=0&pagesize=2", &[]).await.json().await.unwrap();
-    let page1: Vec<Value> = get(&app, "/trustList?page=1&pagesize=2", &[]).await.json().await.unwrap();
+    let page0: Vec<Value> = get(&app, "/trustList?page=0&pagesize=2", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    let page1: Vec<Value> = get(&app, "/trustList?page=1&pagesize=2", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(page0.len(), 2);
     assert_eq!(page1.len(), items.len() - 2);
     assert_eq!(page0[0], items[0]);
     assert_eq!(page1[0], items[2]);
-    assert_eq!(get(&app, "/trustList/AUTH", &[]).await.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(get(&app, "/trustList/DSC/vn", &[]).await.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        get(&app, "/trustList/AUTH", &[]).await.status(),
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        get(&app, "/trustList/DSC/vn", &[]).await.status(),
+        StatusCode::BAD_REQUEST
+    );
     // If-Modified-Since in the three forms: far past → everything, far future → nothing.
-    for past in ["2000-01-01T00:00:00Z", "Sat, 01 Jan 2000 00:00:00 GMT", "20000101"] {
-        let got: Vec<Value> =
-            get(&app, "/trustList", &[("If-Modified-Since", past)]).await.json().await.unwrap();
+    for past in [
+        "2000-01-01T00:00:00Z",
+        "Sat, 01 Jan 2000 00:00:00 GMT",
+        "20000101",
+    ] {
+        let got: Vec<Value> = get(&app, "/trustList", &[("If-Modified-Since", past)])
+            .await
+            .json()
+            .await
+            .unwrap();
         assert_eq!(got.len(), items.len(), "{past}");
     }
-    for future in ["2100-01-01T00:00:00+07:00", "Fri, 01 Jan 2100 00:00:00 GMT", "21000101"] {
-        let got: Vec<Value> =
-            get(&app, "/trustList", &[("If-Modified-Since", future)]).await.json().await.unwrap();
+    for future in [
+        "2100-01-01T00:00:00+07:00",
+        "Fri, 01 Jan 2100 00:00:00 GMT",
+        "21000101",
+    ] {
+        let got: Vec<Value> = get(&app, "/trustList", &[("If-Modified-Since", future)])
+            .await
+            .json()
+            .await
+            .unwrap();
         assert!(got.is_empty(), "{future}");
     }
     let res = get(&app, "/trustList", &[("If-Modified-Since", "yesterday")]).await;
@@ -190,7 +256,10 @@ async fn published_lists_round_trip_through_our_own_adapters() {
             assert!(got.is_ok(), "{got:?}");
         }
         let text = String::from_utf8(doc).unwrap().replacen("VNM", "VNN", 1);
-        assert!(ingest(Format::WhoDid, text.as_bytes(), &anchor).is_err(), "{kind}");
+        assert!(
+            ingest(Format::WhoDid, text.as_bytes(), &anchor).is_err(),
+            "{kind}"
+        );
     }
     let _ = std::fs::remove_dir_all(&v.root);
 }
@@ -240,7 +309,13 @@ async fn a_partner_instance_verifies_vn_certificates_across_rotation_and_expiry(
     let qr_new = issue_now(&v.data);
     a.state.trust.refresh(&a.state, "VN").await.unwrap();
     let got = b.state.trust.refresh(&b.state, "vn-gateway").await.unwrap();
-    assert_eq!(got, dcc_gateway::trust::refresh::Outcome::Updated { added: 1, removed: 0 });
+    assert_eq!(
+        got,
+        dcc_gateway::trust::refresh::Outcome::Updated {
+            added: 1,
+            removed: 0
+        }
+    );
     assert_eq!(verify(&b, qr_new.clone(), None).await["valid"], true);
     assert_eq!(verify(&b, qr_old.clone(), None).await["valid"], true);
     assert_eq!(verify(&a, qr_old.clone(), None).await["valid"], true);
@@ -250,7 +325,12 @@ async fn a_partner_instance_verifies_vn_certificates_across_rotation_and_expiry(
     let after = dcc_gateway::util::rfc3339(old.not_after + time::Duration::days(1));
     let r = verify(&b, qr_old, Some(after)).await;
     assert_eq!(r["valid"], false);
-    let codes: Vec<&str> = r["errors"].as_array().unwrap().iter().map(|e| e["code"].as_str().unwrap()).collect();
+    let codes: Vec<&str> = r["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["code"].as_str().unwrap())
+        .collect();
     assert!(codes.contains(&"DSC_NOT_VALID"), "{codes:?}");
     tokio::time::sleep(Duration::from_millis(10)).await;
     let _ = std::fs::remove_dir_all(&v.root);
