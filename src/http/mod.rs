@@ -118,25 +118,101 @@ impl AppState {
             return;
         };
         if ledger.sync(&snapshot, crate::clock::now()) {
-            let path = ledger_path(&self.settings.data_dir);
-            let tmp = path.with_extension("json.tmp");
-            let written = serde_json::to_vec(&*ledger)
-                .map_err(std::io::Error::other)
-                .and_then(|bytes| {
-                    std::fs::create_dir_all(&self.settings.data_dir)?;
-                    std::fs::write(&tmp, bytes)?;
-                    std::fs::rename(&tmp, &path)
-                });
-            if let Err(e) = written {
-                tracing::warn!(error = %e, "app-sync ledger not persisted");
+            drop(ledger);
+            self.persist_ledger();
+        }
+    }
+
+    fn persist_ledger(&self) {
+        let Ok(ledger) = self.ledger.lock() else {
+            return;
+        };
+        let path = ledger_path(&self.settings.data_dir);
+        let tmp = path.with_extension("json.tmp");
+        let written = serde_json::to_vec(&*ledger)
+            .map_err(std::io::Error::other)
+            .and_then(|bytes| {
+                std::fs::create_dir_all(&self.settings.data_dir)?;
+                std::fs::write(&tmp, bytes)?;
+                std::fs::rename(&tmp, &path)
+            });
+        if let Err(e) = written {
+            tracing::warn!(error = %e, "app-sync ledger not persisted");
+        }
+    }
+
+    /// Makes the app-sync ledger cluster-wide: tokens come from Redis (`INCR` + `HSETNX`), so
+    /// every instance hands out the same, increasing token for the same DSC, across restarts.
+    /// Without Redis (or while it is down) the local ledger stands and is reconciled later.
+    pub async fn sync_ledger_shared(&self) {
+        use crate::trust::ledger::Entry;
+        let Some(snapshot) = self.snapshot.load_full() else {
+            return;
+        };
+        let Some(mut shared) = self.trust.store.ledger_entries().await else {
+            return;
+        };
+        let now = crate::clock::now().unix_timestamp();
+        let mut present = std::collections::BTreeSet::new();
+        let mut dscs: Vec<_> = snapshot.iter().collect();
+        dscs.sort_by_key(|d| (d.not_before, d.kid));
+        for dsc in dscs {
+            let thumb =
+                crate::util::hex(ring::digest::digest(&ring::digest::SHA256, &dsc.der).as_ref());
+            present.insert(thumb.clone());
+            let live = shared.get(&thumb).is_some_and(|e| e.deleted.is_none());
+            if live {
+                continue;
+            }
+            let fresh = Entry {
+                token: 0,
+                kid: dsc.kid.to_base64(),
+                country: dsc.country.clone(),
+                since: now,
+                deleted: None,
+            };
+            let claimed = if shared.contains_key(&thumb) {
+                // Back after a deletion: a new, higher token (as the reference service does).
+                self.trust.store.ledger_reinsert(&thumb, fresh).await
+            } else {
+                self.trust.store.ledger_claim(&thumb, fresh).await
+            };
+            match claimed {
+                Some(e) => {
+                    shared.insert(thumb, e);
+                }
+                None => return,
             }
         }
+        // Only an instance whose snapshot is the cluster's newest may record deletions.
+        let newest = self
+            .trust
+            .store
+            .remote_version()
+            .await
+            .is_none_or(|v| snapshot.version >= v);
+        if newest {
+            for (thumb, e) in shared.iter_mut() {
+                if e.deleted.is_none() && !present.contains(thumb) {
+                    e.deleted = Some(now);
+                    self.trust.store.ledger_put(thumb, e).await;
+                }
+            }
+        }
+        if let Ok(mut ledger) = self.ledger.lock() {
+            ledger.next = shared.values().map(|e| e.token).max().unwrap_or(0);
+            ledger.entries = shared.into_iter().collect();
+        }
+        self.persist_ledger();
     }
 
     /// Swaps in a new trust snapshot atomically; cached results of the old one stop matching.
     pub fn swap_snapshot(&self, snapshot: TrustSnapshot) {
         self.snapshot.store(Some(Arc::new(snapshot)));
-        self.sync_ledger();
+        // With Redis, tokens are assigned cluster-wide by `sync_ledger_shared` only.
+        if !self.trust.store.has_redis() {
+            self.sync_ledger();
+        }
         if let Ok(mut at) = self.snapshot_loaded_at.lock() {
             *at = Some(crate::clock::now());
         }

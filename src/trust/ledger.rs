@@ -7,9 +7,10 @@
 //! deleted with the time, and one that comes back gets a new, higher token (as the reference
 //! service re-inserts changed rows). Pure: the caller passes `now` and does the file I/O.
 //!
-//! Limitation: the ledger is one JSON file in the data directory. Instances that share the data
-//! directory share it; separate instances assign their own tokens (a Redis-backed ledger for
-//! cluster-wide tokens is future work).
+//! Cluster-wide tokens: with Redis, `AppState::sync_ledger_shared` keeps the ledger in a Redis
+//! hash (tokens from `INCR`, first claim wins with `HSETNX`), so every instance and every restart
+//! hands out the same increasing token for the same DSC; this pure ledger is then only the local
+//! copy (also persisted in `<data_dir>/sync-ledger.json`). Without Redis it is the ledger.
 
 use std::collections::BTreeMap;
 

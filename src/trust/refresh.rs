@@ -420,6 +420,7 @@ impl Trust {
         let shared = self.store.save_snapshot(&record).await;
         tracing::info!(version, snapshot = %snapshot.id, dscs = snapshot.len(), shared, "trust snapshot published");
         state.swap_snapshot(snapshot);
+        state.sync_ledger_shared().await;
     }
 
     /// Adopts the stored snapshot if it is newer than the one in force; returns whether it did.
@@ -437,6 +438,7 @@ impl Trust {
             return false;
         }
         self.adopt(state, &record);
+        state.sync_ledger_shared().await;
         true
     }
 
@@ -485,6 +487,7 @@ impl Trust {
     pub async fn bootstrap(&self, state: &AppState) {
         if let Some(record) = self.store.load_snapshot().await {
             self.adopt(state, &record);
+            state.sync_ledger_shared().await;
         }
         let ids: Vec<String> = self
             .configs()
@@ -573,9 +576,14 @@ pub fn spawn(state: std::sync::Arc<AppState>) {
     }
     let poller = std::sync::Arc::clone(&state);
     actix_web::rt::spawn(async move {
+        let mut ticks = 0u64;
         loop {
             tokio::time::sleep(Duration::from_secs(1)).await;
-            poller.trust.adopt_newer(&poller).await;
+            if !poller.trust.adopt_newer(&poller).await && ticks.is_multiple_of(10) {
+                // Reconcile the app-sync ledger now and then (catches up after outages).
+                poller.sync_ledger_shared().await;
+            }
+            ticks = ticks.wrapping_add(1);
         }
     });
     if let Some(url) = state.settings.redis_url.clone() {

@@ -339,6 +339,97 @@ impl Store {
         self.memory.lock().ok()?.sources.get(id).cloned()
     }
 
+    /// The cluster-wide app-sync ledger (thumbprint → entry), `None` without Redis.
+    pub async fn ledger_entries(
+        &self,
+    ) -> Option<std::collections::HashMap<String, crate::trust::ledger::Entry>> {
+        let mut conn = self.conn()?;
+        let raw = self
+            .call(
+                redis::cmd("HGETALL")
+                    .arg(self.key("ledger"))
+                    .query_async::<std::collections::HashMap<String, String>>(&mut conn),
+            )
+            .await?;
+        Some(
+            raw.into_iter()
+                .filter_map(|(k, v)| serde_json::from_str(&v).ok().map(|e| (k, e)))
+                .collect(),
+        )
+    }
+
+    /// Claims a token for a DSC new to the cluster: `INCR` then `HSETNX`, so tokens only go up
+    /// and the first instance to claim a thumbprint wins; returns the entry in force.
+    pub async fn ledger_claim(
+        &self,
+        thumb: &str,
+        mut entry: crate::trust::ledger::Entry,
+    ) -> Option<crate::trust::ledger::Entry> {
+        let mut conn = self.conn()?;
+        entry.token = self
+            .call(
+                redis::cmd("INCR")
+                    .arg(self.key("ledger-next"))
+                    .query_async::<u64>(&mut conn),
+            )
+            .await?;
+        let json = serde_json::to_string(&entry).ok()?;
+        let set = self
+            .call(
+                redis::cmd("HSETNX")
+                    .arg(self.key("ledger"))
+                    .arg(thumb)
+                    .arg(&json)
+                    .query_async::<i64>(&mut conn),
+            )
+            .await?;
+        if set == 1 {
+            return Some(entry);
+        }
+        let current = self
+            .call(
+                redis::cmd("HGET")
+                    .arg(self.key("ledger"))
+                    .arg(thumb)
+                    .query_async::<Option<String>>(&mut conn),
+            )
+            .await??;
+        serde_json::from_str(&current).ok()
+    }
+
+    /// Gives a DSC that comes back after a deletion a new, higher token (`INCR` + `HSET`).
+    pub async fn ledger_reinsert(
+        &self,
+        thumb: &str,
+        mut entry: crate::trust::ledger::Entry,
+    ) -> Option<crate::trust::ledger::Entry> {
+        let mut conn = self.conn()?;
+        entry.token = self
+            .call(
+                redis::cmd("INCR")
+                    .arg(self.key("ledger-next"))
+                    .query_async::<u64>(&mut conn),
+            )
+            .await?;
+        self.ledger_put(thumb, &entry).await.then_some(entry)
+    }
+
+    /// Overwrites one ledger entry (marking a deletion, or re-inserting a returning DSC).
+    pub async fn ledger_put(&self, thumb: &str, entry: &crate::trust::ledger::Entry) -> bool {
+        let (Some(mut conn), Ok(json)) = (self.conn(), serde_json::to_string(entry)) else {
+            return false;
+        };
+        self.call(
+            redis::cmd("HSET")
+                .arg(self.key("ledger"))
+                .arg(thumb)
+                .arg(&json)
+                .query_async::<i64>(&mut conn),
+        )
+        .await
+        .is_some()
+    }
+
     /// Tries the cluster-wide sync lock for `ttl_ms`.
     pub async fn try_lock(&self, ttl_ms: u64) -> Lock {
         let Some(mut conn) = self.conn() else {

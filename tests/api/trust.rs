@@ -307,6 +307,31 @@ async fn verdict(app: &TestApp, qr: &str) -> Value {
         .unwrap()
 }
 
+/// Every (token, kid) an app receives paging `/signercertificateUpdate` to 204.
+async fn tokens(app: &TestApp) -> Vec<(u64, String)> {
+    let client = http_client();
+    let mut out = Vec::new();
+    let mut token = 0u64;
+    for _ in 0..50 {
+        let res = client
+            .get(app.url("/signercertificateUpdate"))
+            .header("X-RESUME-TOKEN", token.to_string())
+            .send()
+            .await
+            .unwrap();
+        if res.status() == reqwest::StatusCode::NO_CONTENT {
+            return out;
+        }
+        token = res.headers()["x-resume-token"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        out.push((token, res.headers()["x-kid"].to_str().unwrap().to_owned()));
+    }
+    panic!("never reached 204");
+}
+
 #[tokio::test]
 async fn instances_share_snapshots_through_redis_and_survive_its_loss() {
     let mut redis = Redis::start();
@@ -364,6 +389,13 @@ async fn instances_share_snapshots_through_redis_and_survive_its_loss() {
     assert_eq!(c.state.snapshot.load_full().unwrap().version, va);
     let st = c.state.trust.statuses();
     assert_eq!(st[0].last_error.as_ref().unwrap().code, "FETCH_IO");
+
+    // App-sync resume tokens are cluster-wide: the same token for the same DSC everywhere,
+    // including the restarted instance with an empty data directory.
+    let (ta, tb, tc) = (tokens(&a).await, tokens(&b).await, tokens(&c).await);
+    assert!(ta.len() >= 2, "{ta:?}");
+    assert_eq!(ta, tb);
+    assert_eq!(ta, tc);
 
     // Redis stops: verification goes on, on every instance.
     redis.kill();
