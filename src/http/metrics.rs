@@ -181,6 +181,7 @@ pub fn render_extra(
     out: &mut String,
     snapshot: Option<&crate::trust::model::TrustSnapshot>,
     age_secs: Option<i64>,
+    sources: &[crate::trust::refresh::SourceStatus],
 ) {
     use std::fmt::Write;
     let _ = writeln!(out, "# TYPE dccgw_http_requests_total counter");
@@ -217,6 +218,7 @@ pub fn render_extra(
         age_secs.unwrap_or(-1)
     );
     let (hits, misses) = (METRICS.cache_hits.get(), METRICS.cache_misses.get());
+    render_sources(out, sources);
     let ratio = if hits + misses == 0 {
         0.0
     } else {
@@ -224,6 +226,63 @@ pub fn render_extra(
     };
     let _ = writeln!(out, "# TYPE dccgw_cache_hit_ratio gauge");
     let _ = writeln!(out, "dccgw_cache_hit_ratio {ratio:.4}");
+}
+
+/// Per-source refresh outcomes, diffs, failing state and rejected entries by reason.
+fn render_sources(out: &mut String, sources: &[crate::trust::refresh::SourceStatus]) {
+    use std::fmt::Write;
+    let _ = writeln!(out, "# TYPE dccgw_trust_refresh_total counter");
+    for s in sources {
+        let id = escape(&s.id);
+        let _ = writeln!(
+            out,
+            "dccgw_trust_refresh_total{{source=\"{id}\",outcome=\"ok\"}} {}",
+            s.refreshes_ok
+        );
+        let _ = writeln!(
+            out,
+            "dccgw_trust_refresh_total{{source=\"{id}\",outcome=\"failed\"}} {}",
+            s.refreshes_failed
+        );
+    }
+    let _ = writeln!(out, "# TYPE dccgw_trust_kids_added_total counter");
+    for s in sources {
+        let _ = writeln!(
+            out,
+            "dccgw_trust_kids_added_total{{source=\"{}\"}} {}",
+            escape(&s.id),
+            s.added_total
+        );
+    }
+    let _ = writeln!(out, "# TYPE dccgw_trust_kids_removed_total counter");
+    for s in sources {
+        let _ = writeln!(
+            out,
+            "dccgw_trust_kids_removed_total{{source=\"{}\"}} {}",
+            escape(&s.id),
+            s.removed_total
+        );
+    }
+    let _ = writeln!(out, "# TYPE dccgw_trust_source_failing gauge");
+    for s in sources {
+        let _ = writeln!(
+            out,
+            "dccgw_trust_source_failing{{source=\"{}\"}} {}",
+            escape(&s.id),
+            u8::from(s.status == "failing")
+        );
+    }
+    let _ = writeln!(out, "# TYPE dccgw_trust_rejected_entries gauge");
+    for s in sources {
+        for (reason, n) in &s.rejected {
+            let _ = writeln!(
+                out,
+                "dccgw_trust_rejected_entries{{source=\"{}\",reason=\"{}\"}} {n}",
+                escape(&s.id),
+                escape(reason)
+            );
+        }
+    }
 }
 
 fn escape(label: &str) -> String {

@@ -491,7 +491,12 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         snap.as_ref().map_or(0, |s| s.version),
         state.cache.len(),
     );
-    super::metrics::render_extra(&mut text, snap.as_deref(), state.snapshot_age_secs());
+    super::metrics::render_extra(
+        &mut text,
+        snap.as_deref(),
+        state.snapshot_age_secs(),
+        &state.trust.statuses(),
+    );
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(text)

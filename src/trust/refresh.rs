@@ -58,6 +58,11 @@ pub struct SourceStatus {
     /// Kids added and removed by the last successful refresh.
     pub last_added: usize,
     pub last_removed: usize,
+    /// Counters since start: refreshes that succeeded / failed, kids added / removed.
+    pub refreshes_ok: u64,
+    pub refreshes_failed: u64,
+    pub added_total: u64,
+    pub removed_total: u64,
 }
 
 /// Why a refresh did not change the source.
@@ -152,6 +157,10 @@ impl Trust {
                         rejected: BTreeMap::new(),
                         last_added: 0,
                         last_removed: 0,
+                        refreshes_ok: 0,
+                        refreshes_failed: 0,
+                        added_total: 0,
+                        removed_total: 0,
                     },
                 );
                 Runtime { config, anchor }
@@ -306,6 +315,8 @@ impl Trust {
                 s.rejected = rejected;
                 s.last_added = added;
                 s.last_removed = removed;
+                s.added_total += added as u64;
+                s.removed_total += removed as u64;
             }
         }
         tracing::info!(source = %cfg.id, added, removed, keys = new_kids.len(), "trust source refreshed");
@@ -379,12 +390,14 @@ impl Trust {
                 s.last_success = Some(at);
                 s.last_error = None;
                 s.consecutive_failures = 0;
+                s.refreshes_ok += 1;
                 s.status = "ok".into();
                 s.dscs = dscs;
             }
             Err(e) => {
                 s.last_attempt = Some(at.clone());
                 s.consecutive_failures = s.consecutive_failures.saturating_add(1);
+                s.refreshes_failed += 1;
                 s.status = "failing".into();
                 s.dscs = dscs;
                 tracing::warn!(source = id, code = e.code(), error = %e, keys_in_force = dscs, "trust source refresh failed; last good copy stays in force");

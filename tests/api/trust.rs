@@ -270,6 +270,10 @@ async fn a_misbehaving_upstream_never_costs_a_key_in_force() {
     );
     assert!(st.last_error.is_none());
     assert!(kids(&state).contains(&ps[4].dsc.kid.to_base64()));
+    assert_eq!(
+        (st.refreshes_failed, st.added_total, st.removed_total),
+        (8, 5, 1)
+    );
     assert!(!kids(&state).contains(&ps[3].dsc.kid.to_base64()));
 }
 
@@ -376,6 +380,19 @@ async fn instances_share_snapshots_through_redis_and_survive_its_loss() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    let metrics = http_client()
+        .get(a.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("dccgw_trust_kids_added_total{source=\"de\"} 2"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("dccgw_trust_source_failing{source=\"de\"} 0"));
     let va = a.state.snapshot.load_full().unwrap().version;
     let vb = b.state.snapshot.load_full().unwrap().version;
     assert_eq!(va, vb);

@@ -560,3 +560,50 @@ fn keys_init_issue_rotate_and_old_certificates_still_verify() {
     ok(&verify(&bundle, &first));
     ok(&verify(&bundle, &second));
 }
+
+#[test]
+fn trust_list_export_writes_the_stored_snapshot() {
+    use dcc_gateway::trust::store::{SnapshotRecord, Store};
+    let s = signer(Alg::Es256);
+    let data = tmp("export-data");
+    let snapshot = dcc_gateway::trust::model::TrustSnapshot::new(7, [s.dsc.clone()]);
+    let store = Store::new(
+        std::sync::Arc::new(std::sync::OnceLock::new()),
+        "t",
+        Some(data.join("trust")),
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    rt.block_on(store.save_snapshot(&SnapshotRecord::from_snapshot(&snapshot, 0)));
+    let export = |format: &str| {
+        bin()
+            .env_remove("REDIS_URL")
+            .env_remove("DCCGW_REDIS_URL")
+            .args(["trust-list", "export", "--format", format, "--data-dir"])
+            .arg(&data)
+            .output()
+            .unwrap()
+    };
+    let pem = export("pem");
+    assert_eq!(
+        pem.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&pem.stderr)
+    );
+    let loaded = dcc_gateway::trust::model::Dsc::from_pem_or_der(&pem.stdout, "x").unwrap();
+    assert_eq!(loaded.len(), 1);
+    assert_eq!(loaded[0].kid, s.dsc.kid);
+    let eu = json(&export("eu-json"));
+    assert_eq!(eu[0]["kid"], s.dsc.kid.to_base64());
+    assert_eq!(eu[0]["certificateType"], "DSC");
+    assert_eq!(eu[0]["country"], "VN");
+    // No snapshot stored: a clear usage error.
+    let out = bin()
+        .args(["trust-list", "export", "--format", "pem", "--data-dir"])
+        .arg(tmp("export-empty"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
