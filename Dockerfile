@@ -9,6 +9,7 @@ RUN mkdir -p src benches load-tests \
  && echo 'fn main() {}' > src/main.rs \
  && touch src/lib.rs \
  && echo 'fn main() {}' > benches/verify.rs \
+ && echo 'fn main() {}' > benches/ingest.rs \
  && echo 'fn main() {}' > load-tests/corpus.rs \
  && echo 'fn main() {}' > load-tests/ratio.rs \
  && cargo build --release --locked \
@@ -21,6 +22,11 @@ RUN touch src/main.rs src/lib.rs \
  && cargo build --release --locked --bin dcc-gateway
 
 FROM debian:bookworm-slim
+# CA roots for HTTPS trust-list upstreams (rustls reads the system store).
+# hadolint ignore=DL3008
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
 RUN groupadd --system --gid 10001 dccgw \
  && useradd --system --uid 10001 --gid 10001 --home-dir /var/lib/dcc-gateway --create-home dccgw \
  && mkdir -p /var/lib/dcc-gateway/data \
