@@ -99,6 +99,24 @@ impl Default for HttpLimits {
     }
 }
 
+/// The admin listener (off unless `bind` and `token_sha256` are both set).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AdminSettings {
+    /// Listen address, e.g. `127.0.0.1:9090`; loopback only unless `allow_remote`.
+    pub bind: Option<String>,
+    /// SHA-256 (hex) of the admin token.
+    pub token_sha256: Option<String>,
+    pub allow_remote: bool,
+}
+
+impl AdminSettings {
+    /// Whether the admin listener is on.
+    pub fn enabled(&self) -> bool {
+        self.bind.is_some() && self.token_sha256.is_some()
+    }
+}
+
 /// All settings.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -125,6 +143,7 @@ pub struct Settings {
     pub http: HttpLimits,
     /// Prefix of Redis keys (several deployments can share one Redis).
     pub redis_prefix: String,
+    pub admin: AdminSettings,
 }
 
 impl Default for Settings {
@@ -167,6 +186,7 @@ impl Default for Settings {
             log_format: "text".to_owned(),
             http: HttpLimits::default(),
             redis_prefix: "dccgw".to_owned(),
+            admin: AdminSettings::default(),
         }
     }
 }
@@ -225,6 +245,12 @@ impl Settings {
         if let Some(v) = get("DCCGW_STRICT_VALUESETS") {
             self.strict_valuesets = matches!(v.as_str(), "1" | "true" | "yes");
         }
+        if let Some(v) = get("DCCGW_ADMIN_BIND") {
+            self.admin.bind = (!v.is_empty()).then_some(v);
+        }
+        if let Some(v) = get("DCCGW_ADMIN_TOKEN_SHA256") {
+            self.admin.token_sha256 = (!v.is_empty()).then_some(v);
+        }
         if let Some(v) = get("DCCGW_LOG_FORMAT") {
             self.log_format = v;
         }
@@ -263,6 +289,20 @@ impl Settings {
                 )));
             }
         }
+        if let Some(bind) = &self.admin.bind
+            && !crate::http::admin::bind_allowed(bind, self.admin.allow_remote)
+        {
+            return Err(ConfigError::Invalid(format!(
+                "admin.bind {bind} is not a loopback address (set admin.allow_remote = true to allow it)"
+            )));
+        }
+        if let Some(t) = &self.admin.token_sha256
+            && !(t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()))
+        {
+            return Err(ConfigError::Invalid(
+                "admin.token_sha256 must be 64 hex digits".into(),
+            ));
+        }
         if self.http.max_batch_items == 0 {
             return Err(ConfigError::Invalid(
                 "http.max_batch_items must be > 0".into(),
@@ -292,6 +332,17 @@ mod tests {
         assert_eq!(s.redis_url.as_deref(), Some("redis://127.0.0.1:6390"));
         assert_eq!(s.anonymous_tier, None);
         assert_eq!(s.workers, Some(3));
+        let mut remote = Settings::default();
+        remote.admin.bind = Some("0.0.0.0:9090".into());
+        assert!(
+            remote.validate().is_err(),
+            "admin must stay on loopback by default"
+        );
+        remote.admin.allow_remote = true;
+        remote.validate().unwrap();
+        remote.admin.token_sha256 = Some("short".into());
+        assert!(remote.validate().is_err());
+        assert!(!Settings::default().admin.enabled());
         let bad = HashMap::from([("DCCGW_WORKERS", "many")]);
         assert!(
             s.apply_env(|k| bad.get(k).map(|v| (*v).to_owned()))

@@ -106,6 +106,16 @@ pub fn run(args: &ServeArgs) -> Result<(), String> {
         if let Some(snap) = state.snapshot.load_full() {
             tracing::info!(dscs = snap.len(), snapshot = %snap.id, version = snap.version, "trust snapshot in force");
         }
+        if let (true, Some(bind)) = (
+            state.settings.admin.enabled(),
+            state.settings.admin.bind.clone(),
+        ) {
+            let admin = TcpListener::bind(&bind).map_err(|e| format!("bind admin {bind}: {e}"))?;
+            tracing::info!(addr = %bind, "admin listener on");
+            let server = crate::http::admin::start(Arc::clone(&state), admin)
+                .map_err(|e| e.to_string())?;
+            actix_web::rt::spawn(server);
+        }
         let server = crate::http::start(state, listener).map_err(|e| e.to_string())?;
         server.await.map_err(|e| e.to_string())
     })

@@ -105,7 +105,7 @@ impl Clients {
     }
 }
 
-fn presented_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
+pub fn presented_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
     if let Some(v) = req.headers().get(header::AUTHORIZATION) {
         let v = v.to_str().map_err(|_| ApiError::UnknownKey)?;
         let key = v

@@ -1,6 +1,7 @@
 //! The actix-web gateway: application state, routes, server setup. Only this module imports
 //! actix; errors become HTTP in `error.rs` alone.
 
+pub mod admin;
 pub mod auth;
 pub mod cache;
 pub mod dto;

@@ -428,3 +428,89 @@ async fn instances_share_snapshots_through_redis_and_survive_its_loss() {
     assert_eq!(verdict(&a, &hc1_now(&p3)).await["valid"], true);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn admin_endpoints_are_off_by_default_and_need_the_token() {
+    const TOKEN: &str = "admin-token-0123456789abcdef";
+    let dir = std::env::temp_dir().join(format!("dccgw-admin-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = partner("DE", 1);
+    std::fs::write(dir.join("de.pem"), bundle(&[&p])).unwrap();
+    let mut s = settings();
+    s.admin.token_sha256 = Some(sha256_hex(TOKEN));
+    s.admin.bind = Some("127.0.0.1:0".into());
+    let app = spawn_instance(s, vec![SourceConfig::local_pem("de", dir.join("de.pem"))]);
+    let client = http_client();
+    // Not on the public listener, whatever the credentials.
+    for path in ["/admin/sources", "/admin/sources/de/refresh"] {
+        let res = client
+            .post(app.url(path))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), reqwest::StatusCode::NOT_FOUND, "{path}");
+    }
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let admin = format!("http://{}", listener.local_addr().unwrap());
+    let state = Arc::clone(&app.state);
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let _ = dcc_gateway::http::admin::start(state, listener)
+                .unwrap()
+                .await;
+        });
+    });
+    let url = |p: &str| format!("{admin}{p}");
+    let mut ready = false;
+    for _ in 0..100 {
+        if client.get(url("/admin/sources")).send().await.is_ok() {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(ready);
+    let res = client.get(url("/admin/sources")).send().await.unwrap();
+    assert_eq!(res.status(), reqwest::StatusCode::UNAUTHORIZED);
+    let res = client
+        .get(url("/admin/sources"))
+        .bearer_auth("wrong-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), reqwest::StatusCode::UNAUTHORIZED);
+    let res = client
+        .get(url("/admin/sources"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), reqwest::StatusCode::OK);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body[0]["id"], "de");
+    assert_eq!(body[0]["dscs"], 1);
+    // A forced refresh with a broken file keeps the key and shows the error.
+    std::fs::write(dir.join("de.pem"), b"garbage").unwrap();
+    let res: Value = client
+        .post(url("/admin/sources/de/refresh"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(res["code"], "LIST_MALFORMED");
+    assert_eq!(res["source"]["dscs"], 1);
+    assert_eq!(verdict(&app, &hc1_now(&p)).await["valid"], true);
+    let res = client
+        .post(url("/admin/sources/nope/refresh"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), reqwest::StatusCode::NOT_FOUND);
+    let _ = std::fs::remove_dir_all(&dir);
+}
