@@ -309,11 +309,23 @@ mod tests {
         for _ in 0..8 {
             let raw = sign_es256(&key, b"msg").unwrap();
             let der = ecdsa_raw_to_der(&raw).unwrap();
-            assert_eq!(es256_encodings(&raw), [SigAlg::EcdsaP256Fixed]);
+            // A raw signature whose first byte happens to be 0x30 (1 in 256) is also tried as DER.
+            let expected: &[SigAlg] = if raw[0] == 0x30 {
+                &[SigAlg::EcdsaP256Fixed, SigAlg::EcdsaDer(256)]
+            } else {
+                &[SigAlg::EcdsaP256Fixed]
+            };
+            assert_eq!(es256_encodings(&raw), expected);
             assert!(es256_encodings(&der).contains(&SigAlg::EcdsaDer(256)));
             assert!(verify_spki(spki, SigAlg::EcdsaP256Fixed, b"msg", &raw));
             assert!(verify_spki(spki, SigAlg::EcdsaDer(256), b"msg", &der));
         }
+        let mut ambiguous = [7u8; 64];
+        ambiguous[0] = 0x30;
+        assert_eq!(
+            es256_encodings(&ambiguous),
+            [SigAlg::EcdsaP256Fixed, SigAlg::EcdsaDer(256)]
+        );
         assert_eq!(
             ecdsa_raw_to_der(&[0, 0]).unwrap(),
             [0x30, 6, 2, 1, 0, 2, 1, 0]
