@@ -436,6 +436,33 @@ impl Trust {
         state.sync_ledger_shared().await;
     }
 
+    /// After a Redis outage (or a Redis that lost its data), pushes this instance's snapshot
+    /// back when Redis holds an older one or none, so a snapshot published during the outage
+    /// reaches every instance. Returns whether it pushed.
+    pub async fn republish_if_newer(&self, state: &AppState) -> bool {
+        let Some(local) = state.snapshot.load_full() else {
+            return false;
+        };
+        let Some(remote) = self.store.remote_version_answer().await else {
+            return false;
+        };
+        if remote.is_some_and(|v| v >= local.version) {
+            return false;
+        }
+        let now = crate::clock::now().unix_timestamp();
+        let record = SnapshotRecord::from_snapshot(&local, now);
+        // Keep the cluster's version counter above what is now in force.
+        let _ = self.store.next_version(local.version).await;
+        let pushed = self.store.save_snapshot(&record).await;
+        if pushed {
+            tracing::info!(
+                version = local.version,
+                "trust snapshot re-published after a Redis outage"
+            );
+        }
+        pushed
+    }
+
     /// Adopts the stored snapshot if it is newer than the one in force; returns whether it did.
     pub async fn adopt_newer(&self, state: &AppState) -> bool {
         let local_version = state.snapshot.load_full().map_or(0, |s| s.version);
@@ -592,7 +619,11 @@ pub fn spawn(state: std::sync::Arc<AppState>) {
         let mut ticks = 0u64;
         loop {
             tokio::time::sleep(Duration::from_secs(1)).await;
-            if !poller.trust.adopt_newer(&poller).await && ticks.is_multiple_of(10) {
+            let adopted = poller.trust.adopt_newer(&poller).await;
+            if !adopted {
+                poller.trust.republish_if_newer(&poller).await;
+            }
+            if !adopted && ticks.is_multiple_of(10) {
                 // Reconcile the app-sync ledger now and then (catches up after outages).
                 poller.sync_ledger_shared().await;
             }

@@ -275,6 +275,18 @@ impl Store {
         .flatten()
     }
 
+    /// The snapshot version in Redis, distinguishing "Redis answered: no snapshot" (`Some(None)`)
+    /// from "Redis unreachable" (`None`).
+    pub async fn remote_version_answer(&self) -> Option<Option<u64>> {
+        let mut conn = self.conn()?;
+        self.call(
+            redis::cmd("GET")
+                .arg(self.key("current"))
+                .query_async::<Option<u64>>(&mut conn),
+        )
+        .await
+    }
+
     /// A version above `candidate` and above every version the cluster has handed out.
     pub async fn next_version(&self, candidate: u64) -> u64 {
         if let Some(mut conn) = self.conn() {

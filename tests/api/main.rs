@@ -8,6 +8,7 @@
 )]
 
 mod abuse;
+mod faults;
 mod helpers;
 mod limits;
 mod openapi;
