@@ -245,32 +245,21 @@ fn render_sources(out: &mut String, sources: &[crate::trust::refresh::SourceStat
             s.refreshes_failed
         );
     }
-    let _ = writeln!(out, "# TYPE dccgw_trust_kids_added_total counter");
-    for s in sources {
-        let _ = writeln!(
-            out,
-            "dccgw_trust_kids_added_total{{source=\"{}\"}} {}",
-            escape(&s.id),
-            s.added_total
-        );
-    }
-    let _ = writeln!(out, "# TYPE dccgw_trust_kids_removed_total counter");
-    for s in sources {
-        let _ = writeln!(
-            out,
-            "dccgw_trust_kids_removed_total{{source=\"{}\"}} {}",
-            escape(&s.id),
+    type PerSource = fn(&crate::trust::refresh::SourceStatus) -> u64;
+    let series: [(&str, &str, PerSource); 3] = [
+        ("dccgw_trust_kids_added_total", "counter", |s| s.added_total),
+        ("dccgw_trust_kids_removed_total", "counter", |s| {
             s.removed_total
-        );
-    }
-    let _ = writeln!(out, "# TYPE dccgw_trust_source_failing gauge");
-    for s in sources {
-        let _ = writeln!(
-            out,
-            "dccgw_trust_source_failing{{source=\"{}\"}} {}",
-            escape(&s.id),
-            u8::from(s.status == "failing")
-        );
+        }),
+        ("dccgw_trust_source_failing", "gauge", |s| {
+            u64::from(s.status == "failing")
+        }),
+    ];
+    for (name, kind, value) in series {
+        let _ = writeln!(out, "# TYPE {name} {kind}");
+        for s in sources {
+            let _ = writeln!(out, "{name}{{source=\"{}\"}} {}", escape(&s.id), value(s));
+        }
     }
     let _ = writeln!(out, "# TYPE dccgw_trust_rejected_entries gauge");
     for s in sources {

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod auth;
 pub mod cache;
+pub mod conditional;
 pub mod dto;
 pub mod error;
 pub mod metrics;

@@ -117,32 +117,7 @@ pub async fn lookup(
 }
 
 fn etag_response(req: &HttpRequest, body: String) -> HttpResponse {
-    let tag = format!(
-        "\"{}\"",
-        crate::util::hex(
-            ring::digest::digest(&ring::digest::SHA256, body.as_bytes())
-                .as_ref()
-                .get(..16)
-                .unwrap_or_default()
-        )
-    );
-    let matches = req
-        .headers()
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == tag || t.trim() == "*"));
-    let mut res = if matches {
-        HttpResponse::NotModified()
-    } else {
-        HttpResponse::Ok()
-    };
-    res.insert_header((header::ETAG, tag))
-        .insert_header((header::CACHE_CONTROL, "public, max-age=300"));
-    if matches {
-        res.finish()
-    } else {
-        res.content_type("application/json").body(body)
-    }
+    super::conditional::conditional(req, body.into_bytes(), "application/json", None)
 }
 
 /// Kids of the DSCs valid now (`ETag`, `If-None-Match` → 304).

@@ -377,14 +377,8 @@ impl Store {
         thumb: &str,
         mut entry: crate::trust::ledger::Entry,
     ) -> Option<crate::trust::ledger::Entry> {
+        entry.token = self.next_ledger_token().await?;
         let mut conn = self.conn()?;
-        entry.token = self
-            .call(
-                redis::cmd("INCR")
-                    .arg(self.key("ledger-next"))
-                    .query_async::<u64>(&mut conn),
-            )
-            .await?;
         let json = serde_json::to_string(&entry).ok()?;
         let set = self
             .call(
@@ -409,20 +403,24 @@ impl Store {
         serde_json::from_str(&current).ok()
     }
 
+    /// The next app-sync token (`INCR`: cluster-wide, only goes up).
+    async fn next_ledger_token(&self) -> Option<u64> {
+        let mut conn = self.conn()?;
+        self.call(
+            redis::cmd("INCR")
+                .arg(self.key("ledger-next"))
+                .query_async::<u64>(&mut conn),
+        )
+        .await
+    }
+
     /// Gives a DSC that comes back after a deletion a new, higher token (`INCR` + `HSET`).
     pub async fn ledger_reinsert(
         &self,
         thumb: &str,
         mut entry: crate::trust::ledger::Entry,
     ) -> Option<crate::trust::ledger::Entry> {
-        let mut conn = self.conn()?;
-        entry.token = self
-            .call(
-                redis::cmd("INCR")
-                    .arg(self.key("ledger-next"))
-                    .query_async::<u64>(&mut conn),
-            )
-            .await?;
+        entry.token = self.next_ledger_token().await?;
         self.ledger_put(thumb, &entry).await.then_some(entry)
     }
 
