@@ -79,10 +79,22 @@ pub struct HttpLimits {
     pub max_image_bytes: usize,
     /// Seconds a client may take to send its request headers.
     pub client_request_timeout_secs: u64,
+    /// Seconds a client may take to send its request body (408 `BODY_TIMEOUT` after that).
+    pub body_timeout_secs: u64,
     /// Seconds an idle keep-alive connection is kept.
     pub keep_alive_secs: u64,
     /// Most concurrent connections per worker.
     pub max_connections_per_worker: usize,
+    /// Most concurrent connections from one peer address, over all workers (0 = no cap).
+    /// Behind a load balancer the peer is the balancer: raise or disable it there.
+    pub max_connections_per_ip: usize,
+}
+
+impl HttpLimits {
+    /// The body deadline.
+    pub fn body_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.body_timeout_secs)
+    }
 }
 
 impl Default for HttpLimits {
@@ -93,8 +105,10 @@ impl Default for HttpLimits {
             max_batch_items: 100,
             max_image_bytes: 2 * 1024 * 1024,
             client_request_timeout_secs: 5,
+            body_timeout_secs: 10,
             keep_alive_secs: 15,
             max_connections_per_worker: 10_000,
+            max_connections_per_ip: 256,
         }
     }
 }

@@ -38,7 +38,7 @@ fn decode_png(bytes: &[u8], limits: &Limits) -> Result<(usize, usize, Vec<u8>), 
     decoder.set_limits(png::Limits {
         bytes: limits.max_image_pixels.saturating_mul(4),
     });
-    let mut reader = decoder.read_info().map_err(|_| DecodeError::ImageInvalid)?;
+    let mut reader = decoder.read_info().map_err(png_error)?;
     let (w, h) = {
         let info = reader.info();
         (info.width as usize, info.height as usize)
@@ -48,9 +48,7 @@ fn decode_png(bytes: &[u8], limits: &Limits) -> Result<(usize, usize, Vec<u8>), 
         .output_buffer_size()
         .ok_or(DecodeError::ImageTooLarge)?;
     let mut buf = vec![0u8; size];
-    let frame = reader
-        .next_frame(&mut buf)
-        .map_err(|_| DecodeError::ImageInvalid)?;
+    let frame = reader.next_frame(&mut buf).map_err(png_error)?;
     let channels = match frame.color_type {
         ColorType::Grayscale => 1,
         ColorType::GrayscaleAlpha => 2,
@@ -69,6 +67,15 @@ fn decode_png(bytes: &[u8], limits: &Limits) -> Result<(usize, usize, Vec<u8>), 
         }
     }
     Ok((w, h, grey))
+}
+
+/// The decoder's own limit (declared size over `max_image_pixels`) is "too large"; anything
+/// else is an image that is not valid.
+fn png_error(e: png::DecodingError) -> DecodeError {
+    match e {
+        png::DecodingError::LimitsExceeded => DecodeError::ImageTooLarge,
+        _ => DecodeError::ImageInvalid,
+    }
 }
 
 /// Greyscale from 1–4 channels; transparent pixels count as white (screenshots on white).

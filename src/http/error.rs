@@ -27,6 +27,10 @@ pub enum ApiError {
     TooLarge,
     #[error("the batch holds more items than allowed")]
     BatchTooLarge,
+    #[error("the request body did not arrive in time")]
+    BodyTimeout,
+    #[error("too many concurrent connections from this address")]
+    TooManyConnections,
     #[error("unsupported media type: {0}")]
     UnsupportedMediaType(&'static str),
     #[error("rate limit exceeded, retry later")]
@@ -63,6 +67,8 @@ impl ApiError {
             ApiError::Forbidden => "FORBIDDEN",
             ApiError::TooLarge => "BODY_TOO_LARGE",
             ApiError::BatchTooLarge => "BATCH_TOO_LARGE",
+            ApiError::BodyTimeout => "BODY_TIMEOUT",
+            ApiError::TooManyConnections => "TOO_MANY_CONNECTIONS",
             ApiError::UnsupportedMediaType(_) => "UNSUPPORTED_MEDIA_TYPE",
             ApiError::RateLimited { .. } => "RATE_LIMITED",
             ApiError::NotReady => "NOT_READY",
@@ -70,6 +76,22 @@ impl ApiError {
             ApiError::PublicationUnavailable => "PUBLICATION_UNAVAILABLE",
             ApiError::Internal => "INTERNAL",
         }
+    }
+
+    /// The envelope for this error.
+    pub fn body(&self) -> ErrorBody {
+        ErrorBody {
+            error: ErrorDetail {
+                code: self.code(),
+                message: self.to_string(),
+            },
+        }
+    }
+
+    /// The envelope as JSON text (for answers written outside actix, e.g. a refused
+    /// connection).
+    pub fn body_json(&self) -> String {
+        serde_json::to_string(&self.body()).unwrap_or_default()
     }
 }
 
@@ -83,7 +105,10 @@ impl ResponseError for ApiError {
             ApiError::Forbidden => StatusCode::FORBIDDEN,
             ApiError::TooLarge | ApiError::BatchTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::RateLimited { .. } | ApiError::TooManyConnections => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
+            ApiError::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::NotReady | ApiError::PublicationUnavailable => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
@@ -107,14 +132,12 @@ impl ResponseError for ApiError {
             ApiError::MissingKey | ApiError::UnknownKey | ApiError::RevokedKey => {
                 res.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
             }
+            ApiError::BodyTimeout | ApiError::TooManyConnections => {
+                res.insert_header((header::CONNECTION, HeaderValue::from_static("close")));
+            }
             _ => {}
         }
-        res.json(ErrorBody {
-            error: ErrorDetail {
-                code: self.code(),
-                message: self.to_string(),
-            },
-        })
+        res.json(self.body())
     }
 }
 

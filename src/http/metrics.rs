@@ -37,6 +37,10 @@ pub struct Metrics {
     pub cache_hits: Counter,
     pub cache_misses: Counter,
     pub rate_limited: Counter,
+    /// Connections refused by the per-IP connection cap.
+    pub connections_refused: Counter,
+    /// Request bodies cut off by the body deadline.
+    pub body_timeouts: Counter,
     pub redis_errors: Counter,
     latency_buckets: [Counter; 10],
     latency_count: Counter,
@@ -56,6 +60,8 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| Metrics {
     cache_hits: Counter::default(),
     cache_misses: Counter::default(),
     rate_limited: Counter::default(),
+    connections_refused: Counter::default(),
+    body_timeouts: Counter::default(),
     redis_errors: Counter::default(),
     latency_buckets: Default::default(),
     latency_count: Counter::default(),
@@ -141,6 +147,16 @@ impl Metrics {
         line(format!(
             "dccgw_rate_limited_total {}",
             self.rate_limited.get()
+        ));
+        line("# TYPE dccgw_connections_refused_total counter".into());
+        line(format!(
+            "dccgw_connections_refused_total {}",
+            self.connections_refused.get()
+        ));
+        line("# TYPE dccgw_body_timeouts_total counter".into());
+        line(format!(
+            "dccgw_body_timeouts_total {}",
+            self.body_timeouts.get()
         ));
         line("# TYPE dccgw_redis_errors_total counter".into());
         line(format!(

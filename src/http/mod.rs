@@ -5,6 +5,7 @@ pub mod admin;
 pub mod auth;
 pub mod cache;
 pub mod conditional;
+pub mod conn_limit;
 pub mod dto;
 pub mod error;
 pub mod metrics;
@@ -334,6 +335,7 @@ pub fn start(
         }
     });
     state.sync_ledger();
+    let per_ip = conn_limit::ConnLimiter::new(http.max_connections_per_ip);
     let data = web::Data::from(state);
     let server = HttpServer::new(move || {
         App::new()
@@ -352,6 +354,7 @@ pub fn start(
     .client_disconnect_timeout(Duration::from_secs(2))
     .keep_alive(Duration::from_secs(http.keep_alive_secs))
     .max_connections(http.max_connections_per_worker)
+    .on_connect(move |conn, ext| per_ip.on_connect(conn, ext))
     .shutdown_timeout(30)
     .listen(listener)?
     .run();

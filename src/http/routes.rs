@@ -3,7 +3,7 @@
 //! trust snapshot present (503), then verify (200 with the verdict, valid or not).
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use actix_web::http::header::{self, ContentType};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -22,17 +22,37 @@ use crate::config::Endpoint;
 use crate::hcert::{self, Detail, Finding, VerificationResult, VerifyOptions};
 use crate::trust::model::TrustSnapshot;
 
-/// Reads a request body, refusing more than `limit` bytes without buffering them.
-async fn read_body(mut payload: web::Payload, limit: usize) -> Result<web::BytesMut, ApiError> {
-    let mut body = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(payload_error)?;
-        if body.len() + chunk.len() > limit {
-            return Err(ApiError::TooLarge);
+/// Reads a request body, refusing more than `limit` bytes without buffering them, and a body
+/// that is still arriving after `deadline` (`http.body_timeout_secs`: a slow client trickling
+/// its body would otherwise hold the connection; actix's own timeout covers the headers only).
+pub(super) async fn read_body(
+    mut payload: web::Payload,
+    limit: usize,
+    deadline: Duration,
+) -> Result<web::BytesMut, ApiError> {
+    let read = async {
+        let mut body = web::BytesMut::new();
+        while let Some(chunk) = payload.next().await {
+            let chunk = chunk.map_err(payload_error)?;
+            if body.len() + chunk.len() > limit {
+                return Err(ApiError::TooLarge);
+            }
+            body.extend_from_slice(&chunk);
         }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
+        Ok(body)
+    };
+    within(deadline, read).await
+}
+
+/// Runs a body read under the body deadline.
+async fn within<T>(
+    deadline: Duration,
+    read: impl std::future::Future<Output = Result<T, ApiError>>,
+) -> Result<T, ApiError> {
+    tokio::time::timeout(deadline, read).await.map_err(|_| {
+        METRICS.body_timeouts.inc();
+        ApiError::BodyTimeout
+    })?
 }
 
 fn content_type(req: &HttpRequest) -> String {
@@ -143,7 +163,12 @@ pub async fn verify(
     let started = Instant::now();
     METRICS.requests_verify.inc();
     let allowance = admit(&req, &state, Endpoint::Verify).await?;
-    let body = read_body(payload, state.settings.http.max_body_bytes).await?;
+    let body = read_body(
+        payload,
+        state.settings.http.max_body_bytes,
+        state.settings.http.body_timeout(),
+    )
+    .await?;
     let (qr, opts) = match content_type(&req).as_str() {
         "application/json" => {
             let r: VerifyRequest = serde_json::from_slice(&body)
@@ -201,7 +226,12 @@ pub async fn batch(
     let started = Instant::now();
     METRICS.requests_batch.inc();
     let allowance = admit(&req, &state, Endpoint::Batch).await?;
-    let body = read_body(payload, state.settings.http.max_batch_body_bytes).await?;
+    let body = read_body(
+        payload,
+        state.settings.http.max_batch_body_bytes,
+        state.settings.http.body_timeout(),
+    )
+    .await?;
     if content_type(&req) != "application/json" {
         return Err(ApiError::UnsupportedMediaType("use application/json"));
     }
@@ -263,11 +293,14 @@ pub async fn image(
     METRICS.requests_image.inc();
     let allowance = admit(&req, &state, Endpoint::Image).await?;
     let limit = state.settings.http.max_image_bytes;
+    let deadline = state.settings.http.body_timeout();
     let bytes = match content_type(&req).as_str() {
         "image/png" | "image/jpeg" | "application/octet-stream" => {
-            read_body(payload, limit).await?.to_vec()
+            read_body(payload, limit, deadline).await?.to_vec()
         }
-        "multipart/form-data" => first_multipart_file(&req, payload, limit).await?,
+        "multipart/form-data" => {
+            within(deadline, first_multipart_file(&req, payload, limit)).await?
+        }
         _ => {
             return Err(ApiError::UnsupportedMediaType(
                 "use image/png, image/jpeg or multipart/form-data",

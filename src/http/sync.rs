@@ -15,7 +15,6 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
-use futures_util::StreamExt;
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -75,17 +74,12 @@ pub async fn update(
     request_body(content = Vec<String>, content_type = "application/json"),
     responses((status = 200, description = "{\"CC\": [{\"kid\", \"rawData\"}]}"), (status = 400, body = super::error::ErrorBody)))]
 pub async fn lookup(
-    mut payload: web::Payload,
+    payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut body = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(super::error::payload_error)?;
-        if body.len() + chunk.len() > MAX_LOOKUP_BODY {
-            return Err(ApiError::TooLarge);
-        }
-        body.extend_from_slice(&chunk);
-    }
+    let body =
+        super::routes::read_body(payload, MAX_LOOKUP_BODY, state.settings.http.body_timeout())
+            .await?;
     let kids: Vec<String> = serde_json::from_slice(&body)
         .map_err(|_| ApiError::BadRequest("expected a JSON array of kids"))?;
     if kids.len() > MAX_LOOKUP_KIDS {

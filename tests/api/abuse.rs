@@ -1,11 +1,14 @@
-//! Abuse limits: slow clients, oversized headers and URLs, deeply nested JSON. Each bound holds
-//! and the service keeps answering others.
+//! Abuse limits: slow headers and slow bodies, idle keep-alive connections, oversized headers
+//! and URLs, deeply nested JSON, image dimensions, concurrent connections per address. Each
+//! bound holds and the service keeps answering others. (Body and batch sizes and the image
+//! byte limit are in `verify.rs`.)
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
+use serde_json::Value;
 
 use super::helpers::*;
 use super::support::*;
@@ -42,6 +45,15 @@ fn read_reply(s: &mut TcpStream) -> String {
         }
     }
     String::from_utf8_lossy(&buf).into_owned()
+}
+
+/// The value of an unlabelled counter in a `/metrics` text (the counters are process-wide,
+/// shared by every test in this binary, so tests assert lower bounds).
+fn metric(text: &str, name: &str) -> u64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("{name} missing from /metrics"))
 }
 
 #[tokio::test]
@@ -116,4 +128,194 @@ async fn deeply_nested_json_is_a_bad_request() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     healthy(&app).await;
+}
+
+#[tokio::test]
+async fn slow_bodies_are_cut_off_and_others_are_served() {
+    let mut s = settings();
+    s.http.body_timeout_secs = 1;
+    let app = spawn_app(s, Some(snapshot(&[])));
+    let mut c = raw(&app);
+    // Headers complete, 10 of 1 000 body bytes, then nothing: a slowloris on the body.
+    c.write_all(
+        format!(
+            "POST /v1/verify HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {KEY_PARTNER}\r\nContent-Type: text/plain\r\nContent-Length: 1000\r\n\r\nHC1:NCFOX"
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    healthy(&app).await;
+    let started = Instant::now();
+    let reply = tokio::task::spawn_blocking(move || read_reply(&mut c))
+        .await
+        .unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "the slow body was cut off by the body deadline"
+    );
+    assert!(reply.starts_with("HTTP/1.1 408"), "{reply}");
+    assert!(
+        reply.to_ascii_lowercase().contains("connection: close"),
+        "{reply}"
+    );
+    healthy(&app).await;
+    let metrics = reqwest::get(app.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metric(&metrics, "dccgw_body_timeouts_total") >= 1);
+}
+
+#[tokio::test]
+async fn idle_keep_alive_connections_are_closed() {
+    let mut s = settings();
+    s.http.keep_alive_secs = 1;
+    let app = spawn_app(s, Some(snapshot(&[])));
+    let mut c = raw(&app);
+    c.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let started = Instant::now();
+    let (first, rest) = tokio::task::spawn_blocking(move || {
+        let first = read_reply(&mut c);
+        // The server keeps the connection for keep_alive_secs, then closes it: read sees EOF.
+        let mut buf = [0u8; 1024];
+        let mut tail = Vec::new();
+        loop {
+            match c.read(&mut buf) {
+                Ok(0) => break Ok((first, tail)),
+                Ok(n) => tail.extend_from_slice(&buf[..n]),
+                Err(e) => break Err(e),
+            }
+        }
+    })
+    .await
+    .unwrap()
+    .expect("the idle connection is closed by the server, not left to the read timeout");
+    assert!(first.starts_with("HTTP/1.1 200"), "{first}");
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "closed after about keep_alive_secs: {:?}",
+        started.elapsed()
+    );
+    // Whatever arrived after the answer is the rest of its body, never another response.
+    assert!(!String::from_utf8_lossy(&rest).contains("HTTP/1.1"));
+    healthy(&app).await;
+}
+
+/// A PNG whose header declares `width` x `height` 8-bit grey pixels, with one tiny IDAT: a few
+/// hundred bytes on the wire that would need `width * height` bytes to decode.
+fn png_declaring(width: u32, height: u32) -> Vec<u8> {
+    fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+        out.extend_from_slice(&u32::try_from(data.len()).unwrap().to_be_bytes());
+        let mut crc = flate2::Crc::new();
+        crc.update(kind);
+        crc.update(data);
+        out.extend_from_slice(kind);
+        out.extend_from_slice(data);
+        out.extend_from_slice(&crc.sum().to_be_bytes());
+    }
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut ihdr = Vec::new();
+    ihdr.extend_from_slice(&width.to_be_bytes());
+    ihdr.extend_from_slice(&height.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 0, 0, 0, 0]);
+    chunk(&mut png, b"IHDR", &ihdr);
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    z.write_all(&vec![0u8; 64 * 1024]).unwrap();
+    chunk(&mut png, b"IDAT", &z.finish().unwrap());
+    chunk(&mut png, b"IEND", &[]);
+    png
+}
+
+#[tokio::test]
+async fn image_dimensions_are_checked_before_any_pixel_is_decoded() {
+    let app = spawn_app(settings(), Some(snapshot(&[])));
+    for (w, h) in [(20_000, 20_000), (u32::MAX / 2, 2), (1, 0)] {
+        let png = png_declaring(w, h);
+        assert!(png.len() < 2048, "the bomb is small on the wire");
+        let started = Instant::now();
+        let res = http_client()
+            .post(app.url("/v1/verify/image"))
+            .bearer_auth(KEY_PARTNER)
+            .header("content-type", "image/png")
+            .body(png)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "a verdict, not an error");
+        let v: Value = res.json().await.unwrap();
+        assert_eq!(v["valid"], false);
+        let code = v["errors"][0]["code"].as_str().unwrap().to_owned();
+        let want = if h == 0 {
+            "QR_NOT_FOUND"
+        } else {
+            "PAYLOAD_TOO_LARGE"
+        };
+        assert_eq!(code, want, "{w}x{h}");
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{w}x{h} was refused without decoding"
+        );
+    }
+    healthy(&app).await;
+}
+
+#[tokio::test]
+async fn connections_per_address_are_capped_and_other_addresses_are_served() {
+    let mut s = settings();
+    s.http.max_connections_per_ip = 4;
+    let app = spawn_app(s, Some(snapshot(&[])));
+    // Four idle connections from 127.0.0.1 (no request sent: slowloris sockets count too).
+    let mut held: Vec<TcpStream> = (0..4).map(|_| raw(&app)).collect();
+    // Give the server the time to accept them.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut fifth = raw(&app);
+    let reply = tokio::task::spawn_blocking(move || {
+        let mut all = String::new();
+        let _ = fifth.read_to_string(&mut all);
+        all
+    })
+    .await
+    .unwrap();
+    assert!(reply.starts_with("HTTP/1.1 429"), "{reply}");
+    assert!(reply.contains("TOO_MANY_CONNECTIONS"), "{reply}");
+    // Another address (the whole of 127/8 is loopback) is served meanwhile.
+    let other = reqwest::Client::builder()
+        .local_address("127.0.0.2".parse::<std::net::IpAddr>().unwrap())
+        .build()
+        .unwrap();
+    let res = other.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    // A closed connection gives its slot back.
+    drop(held.pop());
+    let mut again = None;
+    for _ in 0..50 {
+        let res = reqwest::Client::builder()
+            .pool_max_idle_per_host(0)
+            .build()
+            .unwrap()
+            .get(app.url("/healthz"))
+            .send()
+            .await;
+        if let Ok(r) = res
+            && r.status() == StatusCode::OK
+        {
+            again = Some(r);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(again.is_some(), "the released slot was reused");
+    let metrics = other
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metric(&metrics, "dccgw_connections_refused_total") >= 1);
+    drop(held);
 }

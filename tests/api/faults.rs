@@ -1,35 +1,198 @@
-//! Fault injection under load: two instances share one redis-server while a load generator
-//! sends verify requests to both; Redis is killed, kept down 10 s and restarted, and a snapshot
-//! is published during the outage. Target: zero 5xx, zero verdict mismatches, both instances
-//! on the new snapshot afterwards. (SIGTERM under load is `abuse.rs`'s graceful-shutdown test;
-//! upstream faults are `trust.rs`.)
+//! Fault injection under load. A load generator sends verify requests to two instances that
+//! share one redis-server and checks every verdict, while:
+//! 1. Redis is killed, kept down 10 s and restarted, and a snapshot is published during the
+//!    outage: zero 5xx, zero mismatches, both instances on the new snapshot afterwards;
+//! 2. the upstream trust source answers 500, hangs, serves garbage and serves a list signed by
+//!    the wrong key: no key in force is lost, each instance's source shows the error code;
+//! 3. one instance (a real `serve` process) gets SIGTERM: requests in flight complete, new
+//!    connections go to the other instance (the generator routes like a balancer: a refused
+//!    connection is retried on the next instance and counted as `rerouted`).
+//!
+//! Each test prints its counts (`fault suite: …`); README "Security" quotes them.
 
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use dcc_gateway::crypto::Alg;
+use dcc_gateway::keys::mint::{self, CertSpec, SignerKey};
+use dcc_gateway::trust::formats::{Format, ListMeta, de_signed};
 use dcc_gateway::trust::sources::SourceConfig;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::helpers::*;
-use super::trust::{hc1_now, partner, spawn_instance};
+use super::trust::{
+    Mode, Partner, hc1_now, kids, partner, spawn_instance, status_code, upstream, url_source,
+};
 
+/// What the load generator saw, by class.
 #[derive(Default)]
 struct Tally {
     sent: AtomicU64,
     ok: AtomicU64,
     server_errors: AtomicU64,
     limited: AtomicU64,
+    /// Requests that failed after a connection was made, or found no instance at all.
     transport: AtomicU64,
+    /// Connections refused by one instance and sent to the next (not a failure).
+    rerouted: AtomicU64,
     mismatches: AtomicU64,
+    /// Answers per target.
+    served: [AtomicU64; 2],
+}
+
+impl Tally {
+    fn report(&self, name: &str) -> String {
+        let g = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        format!(
+            "fault suite [{name}]: sent {} ok {} 5xx {} 429 {} transport {} rerouted {} mismatches {} (served: {} / {})",
+            g(&self.sent),
+            g(&self.ok),
+            g(&self.server_errors),
+            g(&self.limited),
+            g(&self.transport),
+            g(&self.rerouted),
+            g(&self.mismatches),
+            g(&self.served[0]),
+            g(&self.served[1]),
+        )
+    }
+
+    /// The targets of every scenario: nothing lost, nothing wrong.
+    /// `reroutes`: whether an instance may refuse connections in this scenario.
+    fn assert_clean(&self, min_sent: u64, reroutes: bool) {
+        let g = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        assert!(g(&self.sent) >= min_sent, "the load generator barely ran");
+        if !reroutes {
+            assert_eq!(g(&self.rerouted), 0, "no instance refused a connection");
+        }
+        assert_eq!(g(&self.server_errors), 0, "5xx answers");
+        assert_eq!(g(&self.transport), 0, "failed requests");
+        assert_eq!(g(&self.mismatches), 0, "verdict mismatches");
+        assert_eq!(g(&self.limited), 0, "rate limited");
+        assert_eq!(
+            g(&self.ok),
+            g(&self.sent),
+            "every request answered correctly"
+        );
+    }
+}
+
+/// A running load generator: four tasks, round-robin over the two targets.
+struct Load {
+    tally: Arc<Tally>,
+    stop: Arc<AtomicBool>,
+    workers: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Load {
+    /// Sends `cases` (QR text, expected `valid`) in turn to `targets` (base URLs), 10 ms apart
+    /// per task. With `fresh_connections` every request opens its own connection (what a
+    /// balancer routes); otherwise a keep-alive pool is used.
+    fn start(targets: [String; 2], cases: Vec<(String, bool)>, fresh_connections: bool) -> Load {
+        let tally = Arc::new(Tally::default());
+        let stop = Arc::new(AtomicBool::new(false));
+        let targets = Arc::new(targets);
+        let cases = Arc::new(cases);
+        let workers = (0..4usize)
+            .map(|w| {
+                let (tally, stop) = (Arc::clone(&tally), Arc::clone(&stop));
+                let (targets, cases) = (Arc::clone(&targets), Arc::clone(&cases));
+                tokio::spawn(async move {
+                    let mut builder = reqwest::Client::builder().no_proxy();
+                    if fresh_connections {
+                        builder = builder.pool_max_idle_per_host(0);
+                    }
+                    let client = builder.build().unwrap();
+                    let mut i = w;
+                    while !stop.load(Ordering::Relaxed) {
+                        i += 1;
+                        let (qr, expect_valid) = &cases[i % cases.len()];
+                        tally.sent.fetch_add(1, Ordering::Relaxed);
+                        send_one(&client, &targets, i % 2, qr, *expect_valid, &tally).await;
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                    }
+                })
+            })
+            .collect();
+        Load {
+            tally,
+            stop,
+            workers,
+        }
+    }
+
+    async fn finish(self, name: &str) -> Arc<Tally> {
+        self.stop.store(true, Ordering::Relaxed);
+        for w in self.workers {
+            w.await.unwrap();
+        }
+        eprintln!("{}", self.tally.report(name));
+        self.tally
+    }
+}
+
+/// One request, starting at target `first`; a refused connection moves on to the next target.
+async fn send_one(
+    client: &reqwest::Client,
+    targets: &[String; 2],
+    first: usize,
+    qr: &str,
+    expect_valid: bool,
+    tally: &Tally,
+) {
+    for attempt in 0..targets.len() {
+        let t = (first + attempt) % targets.len();
+        let res = client
+            .post(format!("{}/v1/verify", targets[t]))
+            .header("X-API-Key", KEY_PARTNER)
+            .timeout(Duration::from_secs(5))
+            .json(&json!({ "qr": qr }))
+            .send()
+            .await;
+        let r = match res {
+            Err(e) if e.is_connect() => {
+                tally.rerouted.fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
+            Err(_) => {
+                tally.transport.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+            Ok(r) => r,
+        };
+        tally.served[t].fetch_add(1, Ordering::Relaxed);
+        let counter = if r.status().is_server_error() {
+            &tally.server_errors
+        } else if r.status().as_u16() == 429 {
+            &tally.limited
+        } else {
+            match r.json::<Value>().await {
+                Ok(v) if v["valid"] == expect_valid => &tally.ok,
+                Ok(_) => &tally.mismatches,
+                Err(_) => &tally.transport,
+            }
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        return;
+    }
+    tally.transport.fetch_add(1, Ordering::Relaxed);
+}
+
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("dccgw-faults-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
 }
 
 #[tokio::test]
 async fn redis_outage_under_load_costs_no_request_and_no_verdict() {
     let mut redis = Redis::start();
-    let dir = std::env::temp_dir().join(format!("dccgw-faults-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch("redis");
     let list = dir.join("de.pem");
     let (p1, p2) = (partner("DE", 1), partner("DE", 2));
     std::fs::write(&list, p1.pem.as_bytes()).unwrap();
@@ -46,54 +209,11 @@ async fn redis_outage_under_load_costs_no_request_and_no_verdict() {
     let good = hc1_now(&p1);
     let unknown = hc1_now(&partner("DE", 9));
 
-    let tally = Arc::new(Tally::default());
-    let stop = Arc::new(AtomicBool::new(false));
-    let mut workers = Vec::new();
-    for w in 0..4u64 {
-        let (tally, stop) = (Arc::clone(&tally), Arc::clone(&stop));
-        let app = Arc::clone(if w % 2 == 0 { &a } else { &b });
-        let (good, unknown) = (good.clone(), unknown.clone());
-        workers.push(tokio::spawn(async move {
-            let client = http_client();
-            let mut i = 0u64;
-            while !stop.load(Ordering::Relaxed) {
-                i += 1;
-                let (qr, expect_valid) = if i.is_multiple_of(3) {
-                    (&unknown, false)
-                } else {
-                    (&good, true)
-                };
-                tally.sent.fetch_add(1, Ordering::Relaxed);
-                let res = client
-                    .post(app.url("/v1/verify"))
-                    .header("X-API-Key", KEY_PARTNER)
-                    .timeout(Duration::from_secs(5))
-                    .json(&json!({ "qr": qr }))
-                    .send()
-                    .await;
-                match res {
-                    Err(_) => {
-                        tally.transport.fetch_add(1, Ordering::Relaxed);
-                    }
-                    Ok(r) if r.status().is_server_error() => {
-                        tally.server_errors.fetch_add(1, Ordering::Relaxed);
-                    }
-                    Ok(r) if r.status().as_u16() == 429 => {
-                        tally.limited.fetch_add(1, Ordering::Relaxed);
-                    }
-                    Ok(r) => {
-                        let v: serde_json::Value = r.json().await.unwrap_or_default();
-                        if v["valid"] == expect_valid {
-                            tally.ok.fetch_add(1, Ordering::Relaxed);
-                        } else {
-                            tally.mismatches.fetch_add(1, Ordering::Relaxed);
-                        }
-                    }
-                }
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-        }));
-    }
+    let load = Load::start(
+        [a.base.clone(), b.base.clone()],
+        vec![(good.clone(), true), (good, true), (unknown, false)],
+        false,
+    );
 
     tokio::time::sleep(Duration::from_secs(1)).await;
     redis.kill();
@@ -132,29 +252,296 @@ async fn redis_outage_under_load_costs_no_request_and_no_verdict() {
     }
     let converged = back.elapsed();
     tokio::time::sleep(Duration::from_secs(1)).await;
-    stop.store(true, Ordering::Relaxed);
-    for w in workers {
-        w.await.unwrap();
-    }
-    let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
-    eprintln!(
-        "fault suite: sent {} ok {} 5xx {} 429 {} transport {} mismatches {}; B converged {:?} after Redis restart",
-        get(&tally.sent),
-        get(&tally.ok),
-        get(&tally.server_errors),
-        get(&tally.limited),
-        get(&tally.transport),
-        get(&tally.mismatches),
-        converged
-    );
-    assert!(get(&tally.sent) > 200, "the load generator barely ran");
-    assert_eq!(get(&tally.server_errors), 0);
-    assert_eq!(get(&tally.transport), 0);
-    assert_eq!(get(&tally.mismatches), 0);
-    assert_eq!(get(&tally.limited), 0);
+    let tally = load.finish("redis outage").await;
+    eprintln!("fault suite [redis outage]: B converged {converged:?} after the Redis restart");
+    tally.assert_clean(200, false);
     assert_eq!(
         a.state.snapshot.load_full().unwrap().id,
         b.state.snapshot.load_full().unwrap().id
     );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A German-format signed list of `ps`, signed by `key`.
+fn de_list(ps: &[&Partner], key: &SignerKey) -> String {
+    let ders: Vec<Vec<u8>> = ps.iter().map(|p| p.dsc.der.to_vec()).collect();
+    let items = de_signed::items_for(&ders, dcc_gateway::clock::now()).unwrap();
+    String::from_utf8(de_signed::render(&items, ListMeta::default(), key).unwrap()).unwrap()
+}
+
+// Multi-threaded: the fake upstream must answer while `spawn_instance` blocks on bootstrap.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upstream_faults_under_load_cost_no_key_and_no_verdict() {
+    let redis = Redis::start();
+    let dir = scratch("upstream");
+    // The upstream signs its list with `signer`; the source pins that key.
+    let now = dcc_gateway::clock::now();
+    let signer = SignerKey::generate(Alg::Es256).unwrap();
+    let anchor = mint::self_signed(
+        &CertSpec::new(
+            "DE",
+            "DE list signer",
+            now - time::Duration::days(1),
+            now + time::Duration::days(700),
+        ),
+        &signer,
+    )
+    .unwrap();
+    std::fs::write(dir.join("anchor.pem"), &anchor.pem).unwrap();
+    let (p1, p2) = (partner("DE", 1), partner("DE", 2));
+    let good_list = de_list(&[&p1, &p2], &signer);
+    let up = upstream(Mode::Normal(good_list.clone())).await;
+    let mut source = url_source("de", &up.url, 64 * 1024);
+    source.format = Format::DeSigned;
+    source.anchor = Some(dir.join("anchor.pem"));
+    let with_redis = |data: &str| {
+        let mut s = settings();
+        s.redis_url = Some(redis.url());
+        s.data_dir = dir.join(data);
+        s.workers = Some(2);
+        s
+    };
+    let a = spawn_instance(with_redis("a"), vec![source.clone()]);
+    let b = spawn_instance(with_redis("b"), vec![source]);
+    // Each instance also holds its own development VN key (no VN source is configured), so
+    // each is compared with what it held itself.
+    let has_both = |app: &TestApp| {
+        let k = kids(&app.state);
+        k.contains(&p1.dsc.kid.to_base64()) && k.contains(&p2.dsc.kid.to_base64())
+    };
+    eventually(10, || has_both(&a) && has_both(&b)).await;
+    let in_force = [kids(&a.state), kids(&b.state)];
+
+    let load = Load::start(
+        [a.base.clone(), b.base.clone()],
+        vec![
+            (hc1_now(&p1), true),
+            (hc1_now(&p2), true),
+            (hc1_now(&partner("DE", 9)), false),
+        ],
+        false,
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let set = |m: Mode| *up.mode.lock().unwrap() = m;
+    // A list that drops p2 and is signed by someone else: it must not take effect.
+    let forged = de_list(&[&p1], &SignerKey::generate(Alg::Es256).unwrap());
+    let faults = [
+        (Mode::Status(500), "FETCH_HTTP_STATUS"),
+        (Mode::Hang, "FETCH_TIMEOUT"),
+        (Mode::Garbage, "LIST_MALFORMED"),
+        (Mode::Normal(forged), "LIST_SIGNATURE_INVALID"),
+    ];
+    let client = http_client();
+    for (mode, code) in faults {
+        set(mode);
+        for (app, in_force) in [&a, &b].into_iter().zip(&in_force) {
+            let err = app.state.trust.refresh(&app.state, "de").await.unwrap_err();
+            assert_eq!(err.code(), code, "{err}");
+            assert_eq!(
+                &kids(&app.state),
+                in_force,
+                "{code}: a key in force was lost"
+            );
+            assert_eq!(status_code(&app.state, "de").as_deref(), Some(code));
+            // The public summary shows the failing source and its code.
+            let summary: Value = client
+                .get(app.url("/v1/trust/summary"))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let de = summary["sources"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|s| s["source"] == "de")
+                .unwrap();
+            assert_eq!(
+                (de["status"].as_str(), de["last_error"].as_str()),
+                (Some("failing"), Some(code))
+            );
+            assert_eq!(de["dscs"], 2);
+        }
+    }
+    // Healthy again: the source recovers, the same keys stay in force.
+    set(Mode::Normal(good_list));
+    for (app, in_force) in [&a, &b].into_iter().zip(&in_force) {
+        app.state.trust.refresh(&app.state, "de").await.unwrap();
+        assert_eq!(status_code(&app.state, "de"), None);
+        assert_eq!(&kids(&app.state), in_force);
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let tally = load.finish("upstream faults").await;
+    tally.assert_clean(100, false);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A real `serve` process on `port`, sharing `redis`, trusting the PEM files in `trust`.
+fn serve(
+    port: u16,
+    data: &std::path::Path,
+    trust: &std::path::Path,
+    config: &std::path::Path,
+    redis: &str,
+) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_dcc-gateway"))
+        .args([
+            "serve",
+            "--bind",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+        ])
+        .arg(data)
+        .arg("--config")
+        .arg(config)
+        .env("DCCGW_TRUST_DIR", trust)
+        .env("REDIS_URL", redis)
+        .env("DCCGW_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test]
+async fn sigterm_to_one_of_two_instances_under_load_loses_no_request() {
+    let redis = Redis::start();
+    let dir = scratch("sigterm");
+    let p1 = partner("DE", 1);
+    std::fs::create_dir_all(dir.join("trust")).unwrap();
+    std::fs::write(dir.join("trust/de.pem"), &p1.pem).unwrap();
+    std::fs::write(
+        dir.join("gateway.toml"),
+        format!(
+            "[[clients]]\nid = \"airline\"\nkey_sha256 = \"{}\"\ntier = \"partner\"\n",
+            sha256_hex(KEY_PARTNER)
+        ),
+    )
+    .unwrap();
+    let ports = [free_port(), free_port()];
+    let mut procs: Vec<Child> = ["a", "b"]
+        .iter()
+        .zip(ports)
+        .map(|(name, port)| {
+            serve(
+                port,
+                &dir.join(name),
+                &dir.join("trust"),
+                &dir.join("gateway.toml"),
+                &redis.url(),
+            )
+        })
+        .collect();
+    let bases = ports.map(|p| format!("http://127.0.0.1:{p}"));
+    let client = http_client();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    for base in &bases {
+        loop {
+            let ready = client.get(format!("{base}/readyz")).send().await;
+            if ready.is_ok_and(|r| r.status().is_success()) {
+                break;
+            }
+            assert!(Instant::now() < deadline, "{base} did not become ready");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    let good = hc1_now(&p1);
+    let load = Load::start(
+        bases.clone(),
+        vec![(good.clone(), true), (hc1_now(&partner("DE", 9)), false)],
+        true,
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    // Three requests in flight on A: headers and half the body sent before SIGTERM.
+    let body = json!({ "qr": good }).to_string();
+    let half = body.len() / 2;
+    let mut in_flight: Vec<TcpStream> = (0..3)
+        .map(|_| {
+            let mut c = TcpStream::connect(("127.0.0.1", ports[0])).unwrap();
+            c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            c.write_all(
+                format!(
+                    "POST /v1/verify HTTP/1.1\r\nHost: x\r\nX-API-Key: {KEY_PARTNER}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
+                    body.len(),
+                    &body[..half]
+                )
+                .as_bytes(),
+            )
+            .unwrap();
+            c
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let served_before = load.tally.served[1].load(Ordering::Relaxed);
+    let killed = Command::new("kill")
+        .args(["-TERM", &procs[0].id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let replies = tokio::task::spawn_blocking(move || {
+        in_flight
+            .iter_mut()
+            .map(|c| {
+                c.write_all(&body.as_bytes()[half..]).unwrap();
+                let mut reply = String::new();
+                let _ = c.read_to_string(&mut reply);
+                reply
+            })
+            .collect::<Vec<_>>()
+    })
+    .await
+    .unwrap();
+    for reply in &replies {
+        assert!(
+            reply.starts_with("HTTP/1.1 200"),
+            "in-flight request completed: {reply}"
+        );
+        assert!(
+            reply.contains("\"valid\":true"),
+            "with the right verdict: {reply}"
+        );
+    }
+    // A exits cleanly once its in-flight work is done; the load goes on against B.
+    let exit = Instant::now();
+    let status = loop {
+        if let Some(status) = procs[0].try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            exit.elapsed() < Duration::from_secs(20),
+            "A did not exit after SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "graceful exit: {status:?}");
+    let exited_after = exit.elapsed();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let tally = load.finish("sigterm").await;
+    eprintln!(
+        "fault suite [sigterm]: 3/3 in-flight requests completed, A exited {exited_after:?} after they did"
+    );
+    tally.assert_clean(100, true);
+    assert!(
+        tally.rerouted.load(Ordering::Relaxed) > 0,
+        "requests met A's closed listener"
+    );
+    assert!(
+        tally.served[1].load(Ordering::Relaxed) > served_before,
+        "B went on serving"
+    );
+    let _ = procs[1].kill();
+    let _ = procs[1].wait();
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -65,7 +65,7 @@ fn bundle(ps: &[&Partner]) -> String {
 
 /// How the fake upstream answers.
 #[derive(Clone)]
-enum Mode {
+pub enum Mode {
     /// 200 with this body and an ETag; 304 when the client sends the ETag back.
     Normal(String),
     Status(u16),
@@ -74,14 +74,14 @@ enum Mode {
     Garbage,
 }
 
-struct Upstream {
-    url: String,
-    mode: Arc<Mutex<Mode>>,
+pub struct Upstream {
+    pub url: String,
+    pub mode: Arc<Mutex<Mode>>,
     hits: Arc<Mutex<Vec<String>>>,
 }
 
 /// A tiny HTTP/1.1 server on a free port, one answer per connection.
-async fn upstream(mode: Mode) -> Upstream {
+pub async fn upstream(mode: Mode) -> Upstream {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/trustList", listener.local_addr().unwrap());
     let mode = Arc::new(Mutex::new(mode));
@@ -141,7 +141,7 @@ async fn upstream(mode: Mode) -> Upstream {
     Upstream { url, mode, hits }
 }
 
-fn url_source(id: &str, url: &str, max_bytes: u64) -> SourceConfig {
+pub fn url_source(id: &str, url: &str, max_bytes: u64) -> SourceConfig {
     let mut s = SourceConfig::local_pem(id, "unused".into());
     s.path = None;
     s.url = Some(url.to_owned());
@@ -153,7 +153,7 @@ fn url_source(id: &str, url: &str, max_bytes: u64) -> SourceConfig {
     s
 }
 
-fn kids(state: &AppState) -> Vec<String> {
+pub fn kids(state: &AppState) -> Vec<String> {
     let mut k: Vec<String> = state
         .snapshot
         .load_full()
@@ -163,7 +163,7 @@ fn kids(state: &AppState) -> Vec<String> {
     k
 }
 
-fn status_code(state: &AppState, id: &str) -> Option<String> {
+pub fn status_code(state: &AppState, id: &str) -> Option<String> {
     state
         .trust
         .statuses()
