@@ -91,6 +91,30 @@ impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
+
+    /// `GET path` (a fresh client), the body as text.
+    pub async fn get_text(&self, path: &str) -> String {
+        let res = http_client().get(self.url(path)).send().await.unwrap();
+        res.text().await.unwrap()
+    }
+
+    /// `GET path` (a fresh client), the body as JSON.
+    pub async fn get_json(&self, path: &str) -> serde_json::Value {
+        let res = http_client().get(self.url(path)).send().await.unwrap();
+        res.json().await.unwrap()
+    }
+
+    /// The verdict of `POST /v1/verify {"qr": qr}` with the partner key.
+    pub async fn verdict(&self, qr: &str) -> serde_json::Value {
+        let res = http_client()
+            .post(self.url("/v1/verify"))
+            .header("X-API-Key", KEY_PARTNER)
+            .json(&serde_json::json!({ "qr": qr }))
+            .send()
+            .await
+            .unwrap();
+        res.json().await.unwrap()
+    }
 }
 
 impl Drop for TestApp {

@@ -70,14 +70,7 @@ async fn no_names_birth_dates_uvcis_qr_text_or_keys_in_logs() {
         .send()
         .await
         .unwrap();
-    let metrics = c
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.get_text("/metrics").await;
     let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
     assert!(
         text.contains("privacy-test-1"),
@@ -149,14 +142,7 @@ async fn new_snapshot_makes_the_cache_miss_and_metrics_have_the_series() {
         first["provenance"]["trust_snapshot"]
     );
     assert_eq!(after["valid"], true);
-    let m = c
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let m = app.get_text("/metrics").await;
     for series in [
         "dccgw_http_requests_total{route=\"/v1/verify\",status=\"200\"}",
         "dccgw_verdict_errors_total{code=\"CWT_EXPIRED\"}",
@@ -168,14 +154,7 @@ async fn new_snapshot_makes_the_cache_miss_and_metrics_have_the_series() {
     ] {
         assert!(m.contains(series), "{series} missing from /metrics");
     }
-    let ready: serde_json::Value = c
-        .get(app.url("/readyz"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ready: serde_json::Value = app.get_json("/readyz").await;
     assert_eq!(ready["snapshot_version"], 2);
     assert!(ready["snapshot_age_secs"].as_i64().unwrap() >= 0);
     assert_eq!(ready["redis"], "disabled");

@@ -14,7 +14,7 @@ use dcc_gateway::trust::formats::Format;
 use dcc_gateway::trust::model::Dsc;
 use dcc_gateway::trust::refresh::{Outcome, RefreshError};
 use dcc_gateway::trust::sources::{FetchError, SourceConfig};
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::helpers::*;
@@ -298,19 +298,6 @@ pub fn spawn_instance(settings: Settings, sources: Vec<SourceConfig>) -> TestApp
     TestApp::new(format!("http://127.0.0.1:{port}"), state, handle)
 }
 
-async fn verdict(app: &TestApp, qr: &str) -> Value {
-    http_client()
-        .post(app.url("/v1/verify"))
-        .header("X-API-Key", KEY_PARTNER)
-        .json(&json!({ "qr": qr }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
 /// Every (token, kid) an app receives paging `/signercertificateUpdate` to 204.
 async fn tokens(app: &TestApp) -> Vec<(u64, String)> {
     let client = http_client();
@@ -356,8 +343,8 @@ async fn instances_share_snapshots_through_redis_and_survive_its_loss() {
     let a = spawn_instance(with_redis("a"), vec![source.clone()]);
     let b = spawn_instance(with_redis("b"), vec![source.clone()]);
     let (qr1, qr2) = (hc1_now(&p1), hc1_now(&p2));
-    assert_eq!(verdict(&b, &qr1).await["valid"], true);
-    assert_eq!(verdict(&b, &qr2).await["errors"][0]["code"], "KID_UNKNOWN");
+    assert_eq!(b.verdict(&qr1).await["valid"], true);
+    assert_eq!(b.verdict(&qr2).await["errors"][0]["code"], "KID_UNKNOWN");
 
     // A ingests a new list; B serves it within 2 seconds.
     std::fs::write(&list, bundle(&[&p1, &p2])).unwrap();
@@ -371,7 +358,7 @@ async fn instances_share_snapshots_through_redis_and_survive_its_loss() {
     );
     let published = Instant::now();
     loop {
-        if verdict(&b, &qr2).await["valid"] == true {
+        if b.verdict(&qr2).await["valid"] == true {
             break;
         }
         assert!(
@@ -380,14 +367,7 @@ async fn instances_share_snapshots_through_redis_and_survive_its_loss() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let metrics = http_client()
-        .get(a.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = a.get_text("/metrics").await;
     assert!(
         metrics.contains("dccgw_trust_kids_added_total{source=\"de\"} 2"),
         "{metrics}"
@@ -402,7 +382,7 @@ async fn instances_share_snapshots_through_redis_and_survive_its_loss() {
     let mut gone = source.clone();
     gone.path = Some(dir.join("missing.pem"));
     let c = spawn_instance(with_redis("c"), vec![gone]);
-    assert_eq!(verdict(&c, &qr2).await["valid"], true);
+    assert_eq!(c.verdict(&qr2).await["valid"], true);
     assert_eq!(c.state.snapshot.load_full().unwrap().version, va);
     let st = c.state.trust.statuses();
     assert_eq!(st[0].last_error.as_ref().unwrap().code, "FETCH_IO");
@@ -418,14 +398,14 @@ async fn instances_share_snapshots_through_redis_and_survive_its_loss() {
     redis.kill();
     for app in [&a, &b, &c] {
         for qr in [&qr1, &qr2] {
-            assert_eq!(verdict(app, qr).await["valid"], true);
+            assert_eq!(app.verdict(qr).await["valid"], true);
         }
     }
     // A refresh while Redis is down still lands locally.
     let p3 = partner("DE", 3);
     std::fs::write(&list, bundle(&[&p1, &p2, &p3])).unwrap();
     a.state.trust.refresh(&a.state, "de").await.unwrap();
-    assert_eq!(verdict(&a, &hc1_now(&p3)).await["valid"], true);
+    assert_eq!(a.verdict(&hc1_now(&p3)).await["valid"], true);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -504,7 +484,7 @@ async fn admin_endpoints_are_off_by_default_and_need_the_token() {
         .unwrap();
     assert_eq!(res["code"], "LIST_MALFORMED");
     assert_eq!(res["source"]["dscs"], 1);
-    assert_eq!(verdict(&app, &hc1_now(&p)).await["valid"], true);
+    assert_eq!(app.verdict(&hc1_now(&p)).await["valid"], true);
     let res = client
         .post(url("/admin/sources/nope/refresh"))
         .bearer_auth(TOKEN)

@@ -299,14 +299,7 @@ async fn cached_and_uncached_answers_are_identical() {
 async fn readiness_health_and_metrics() {
     let s = signer(Alg::Es256);
     let app = spawn_app(settings(), Some(snapshot(&[&s])));
-    let r: Value = client()
-        .get(app.url("/readyz"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let r: Value = app.get_json("/readyz").await;
     assert_eq!(r["status"], "ready");
     assert_eq!(r["dscs"], 1);
     assert_eq!(
@@ -326,14 +319,7 @@ async fn readiness_health_and_metrics() {
         .send()
         .await
         .unwrap();
-    let m = client()
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let m = app.get_text("/metrics").await;
     assert!(m.contains("dccgw_trust_dscs 1"), "{m}");
     assert!(m.contains("dccgw_verify_latency_seconds_count"));
     assert!(
@@ -384,16 +370,81 @@ async fn web_page_and_trust_summary() {
             StatusCode::OK
         );
     }
-    let t: Value = client()
-        .get(app.url("/v1/trust/summary"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let t: Value = app.get_json("/v1/trust/summary").await;
     assert_eq!(t["dscs"], 2);
     assert_eq!(t["countries"], json!([{"country": "VN", "dscs": 2}]));
     assert_eq!(t["sources"][0]["source"], "test");
     assert_eq!(t["sources"][0]["status"], "ok");
+}
+
+#[tokio::test]
+async fn every_answer_carries_the_security_headers_and_no_server_version() {
+    let s = signer(Alg::Es256);
+    let app = spawn_app(settings(), Some(snapshot(&[&s])));
+    let qr = hc1(&s, &vaccination());
+    let c = client();
+    let answers = [
+        (
+            "verify 200",
+            c.post(app.url("/v1/verify"))
+                .bearer_auth(KEY_PARTNER)
+                .json(&json!({ "qr": qr })),
+        ),
+        (
+            "verify 401",
+            c.post(app.url("/v1/verify")).json(&json!({ "qr": qr })),
+        ),
+        (
+            "verify 400",
+            c.post(app.url("/v1/verify"))
+                .bearer_auth(KEY_PARTNER)
+                .header("content-type", "application/json")
+                .body("{"),
+        ),
+        ("not found", c.get(app.url("/no/such/route"))),
+        ("page", c.get(app.url("/"))),
+        ("docs", c.get(app.url("/docs"))),
+        ("metrics", c.get(app.url("/metrics"))),
+        ("summary", c.get(app.url("/v1/trust/summary"))),
+        ("openapi", c.get(app.url("/openapi.json"))),
+    ];
+    for (name, req) in answers {
+        let res = req.send().await.unwrap();
+        let h = res.headers();
+        assert_eq!(
+            h.get("x-content-type-options").map(|v| v.as_bytes()),
+            Some(&b"nosniff"[..]),
+            "{name}"
+        );
+        assert_eq!(
+            h.get("x-frame-options").map(|v| v.as_bytes()),
+            Some(&b"DENY"[..]),
+            "{name}"
+        );
+        assert_eq!(
+            h.get("referrer-policy").map(|v| v.as_bytes()),
+            Some(&b"no-referrer"[..]),
+            "{name}"
+        );
+        assert!(h.get("server").is_none(), "{name}: no Server header");
+        assert!(h.get("x-request-id").is_some(), "{name}: a request id");
+        let is_page = h
+            .get("content-type")
+            .is_some_and(|v| v.to_str().unwrap_or("").starts_with("text/html"));
+        if is_page {
+            let csp = h
+                .get("content-security-policy")
+                .unwrap_or_else(|| panic!("{name}: an HTML page without CSP"))
+                .to_str()
+                .unwrap();
+            assert!(csp.contains("default-src 'none'"), "{name}: {csp}");
+            assert!(
+                !csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"),
+                "{name}: {csp}"
+            );
+        }
+        if name == "page" || name == "docs" {
+            assert!(is_page, "{name} is an HTML page");
+        }
+    }
 }
