@@ -216,12 +216,24 @@ impl Trust {
 
     /// Refreshes source `id` now (the scheduled loops and the admin endpoint call this).
     pub async fn refresh(&self, state: &AppState, id: &str) -> Result<Outcome, RefreshError> {
+        self.refresh_waiting(state, id, Duration::ZERO).await
+    }
+
+    /// [`Trust::refresh`], waiting up to `wait` for another instance's sync lock instead of
+    /// skipping at once (start-up: an instance must not publish without a source only because
+    /// a peer was syncing it at that moment).
+    async fn refresh_waiting(
+        &self,
+        state: &AppState,
+        id: &str,
+        wait: Duration,
+    ) -> Result<Outcome, RefreshError> {
         let Some(rt) = self.sources.iter().find(|r| r.config.id == id) else {
             return Ok(Outcome::Unchanged);
         };
         let _serial = self.refresh_lock.lock().await;
         let ttl = (rt.config.timeout_secs + 30) * 1000;
-        let lock = self.store.try_lock(ttl).await;
+        let lock = self.lock_waiting(ttl, wait).await;
         if lock == Lock::Held {
             return Ok(Outcome::Skipped);
         }
@@ -410,6 +422,31 @@ impl Trust {
         }
     }
 
+    /// Takes the sync lock, retrying every 100 ms for up to `wait` while another instance
+    /// holds it; [`Lock::Held`] only when the wait ran out.
+    async fn lock_waiting(&self, ttl_ms: u64, wait: Duration) -> Lock {
+        let deadline = std::time::Instant::now() + wait;
+        loop {
+            let lock = self.store.try_lock(ttl_ms).await;
+            if lock != Lock::Held || std::time::Instant::now() >= deadline {
+                return lock;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Publishes outside a refresh (start-up, local keys): under the sync lock, on top of the
+    /// newest shared snapshot, so that a snapshot computed from a stale view never replaces a
+    /// peer's newer one (which would drop the peer's keys from every instance following it).
+    async fn publish_shared(&self, state: &AppState) {
+        let lock = self
+            .lock_waiting(BOOTSTRAP_LOCK_TTL_MS, BOOTSTRAP_WAIT)
+            .await;
+        self.adopt_newer(state).await;
+        self.publish(state).await;
+        self.store.unlock(&lock).await;
+    }
+
     /// Merges every source's keys in force (and the local keys) into a new snapshot, stores
     /// and announces it, and swaps it in — unless the content is unchanged.
     async fn publish(&self, state: &AppState) {
@@ -535,17 +572,17 @@ impl Trust {
             .map(|c| c.id.clone())
             .collect();
         for id in ids {
-            let _ = self.refresh(state, &id).await;
+            let _ = self.refresh_waiting(state, &id, BOOTSTRAP_WAIT).await;
         }
         if state.snapshot.load_full().is_none() || self.local_changed(state) {
-            self.publish(state).await;
+            self.publish_shared(state).await;
         }
     }
 
     /// Publishes a snapshot with the local keys set after [`Trust::bootstrap`].
     pub async fn bootstrap_local(&self, state: &AppState) {
         if self.local_changed(state) {
-            self.publish(state).await;
+            self.publish_shared(state).await;
         }
     }
 
@@ -569,6 +606,11 @@ impl Trust {
         })
     }
 }
+
+/// How long start-up waits for a peer's sync lock before going on alone.
+const BOOTSTRAP_WAIT: Duration = Duration::from_secs(10);
+/// Expiry of the lock taken by [`Trust::publish_shared`] (released as soon as it is done).
+const BOOTSTRAP_LOCK_TTL_MS: u64 = 30_000;
 
 /// The delay before the next attempt: the interval after a success (±10 % jitter), else
 /// exponential backoff from 5 s, capped at the interval.

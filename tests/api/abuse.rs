@@ -14,7 +14,7 @@ use super::helpers::*;
 use super::support::*;
 
 async fn healthy(app: &TestApp) {
-    let res = reqwest::get(app.url("/healthz")).await.unwrap();
+    let res = http_client().get(app.url("/healthz")).send().await.unwrap();
     assert_eq!(
         res.status(),
         StatusCode::OK,
@@ -159,12 +159,7 @@ async fn slow_bodies_are_cut_off_and_others_are_served() {
         "{reply}"
     );
     healthy(&app).await;
-    let metrics = reqwest::get(app.url("/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.get_text("/metrics").await;
     assert!(metric(&metrics, "dccgw_body_timeouts_total") >= 1);
 }
 
@@ -282,7 +277,7 @@ async fn connections_per_address_are_capped_and_other_addresses_are_served() {
     assert!(reply.starts_with("HTTP/1.1 429"), "{reply}");
     assert!(reply.contains("TOO_MANY_CONNECTIONS"), "{reply}");
     // Another address (the whole of 127/8 is loopback) is served meanwhile.
-    let other = reqwest::Client::builder()
+    let other = client_builder()
         .local_address("127.0.0.2".parse::<std::net::IpAddr>().unwrap())
         .build()
         .unwrap();
@@ -292,7 +287,7 @@ async fn connections_per_address_are_capped_and_other_addresses_are_served() {
     drop(held.pop());
     let mut again = false;
     for _ in 0..50 {
-        let res = reqwest::Client::builder()
+        let res = client_builder()
             .pool_max_idle_per_host(0)
             .build()
             .unwrap()

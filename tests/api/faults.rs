@@ -102,7 +102,7 @@ impl Load {
                 let (tally, stop) = (Arc::clone(&tally), Arc::clone(&stop));
                 let (targets, cases) = (Arc::clone(&targets), Arc::clone(&cases));
                 tokio::spawn(async move {
-                    let mut builder = reqwest::Client::builder().no_proxy();
+                    let mut builder = client_builder().no_proxy();
                     if fresh_connections {
                         builder = builder.pool_max_idle_per_host(0);
                     }
@@ -519,7 +519,8 @@ async fn sigterm_to_one_of_two_instances_under_load_loses_no_request() {
         );
         assert!(
             reply.contains("\"valid\":true"),
-            "with the right verdict: {reply}"
+            "with the right verdict: {}",
+            reply.replace("\r\n", " ")
         );
     }
     // A exits cleanly once its in-flight work is done; the load goes on against B.

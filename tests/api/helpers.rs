@@ -223,8 +223,14 @@ pub fn install_crypto() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
+/// A client builder for the tests (with the TLS provider installed, which reqwest's
+/// `rustls-no-provider` build needs before any client is built).
+pub fn client_builder() -> reqwest::ClientBuilder {
+    install_crypto();
+    reqwest::Client::builder()
+}
+
 /// An HTTP client for the tests.
 pub fn http_client() -> reqwest::Client {
-    install_crypto();
-    reqwest::Client::new()
+    client_builder().build().unwrap()
 }

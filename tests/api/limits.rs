@@ -138,8 +138,7 @@ async fn anonymous_tier_is_limited_per_client_ip() {
     s.anonymous_tier = Some("tiny".into());
     let app = spawn_app(s, Some(snapshot(&[])));
     let from = |ip: [u8; 4]| {
-        install_crypto();
-        reqwest::Client::builder()
+        client_builder()
             .local_address(std::net::IpAddr::from(ip))
             .build()
             .unwrap()

@@ -14,12 +14,7 @@ async fn openapi_document_has_not_drifted() {
         "openapi/openapi.json is stale: run `cargo run -- openapi`"
     );
     let app = spawn_app(settings(), None);
-    let served = reqwest::get(app.url("/openapi.json"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let served = app.get_text("/openapi.json").await;
     assert_eq!(served, generated);
     let doc: serde_json::Value = serde_json::from_str(&generated).unwrap();
     for path in [

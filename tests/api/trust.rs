@@ -494,3 +494,33 @@ async fn admin_endpoints_are_off_by_default_and_need_the_token() {
     assert_eq!(res.status(), reqwest::StatusCode::NOT_FOUND);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn an_instance_starting_while_a_peer_syncs_does_not_publish_without_its_sources() {
+    let redis = Redis::start();
+    let dir = std::env::temp_dir().join(format!("dccgw-startlock-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let p1 = partner("DE", 1);
+    std::fs::write(dir.join("de.pem"), &p1.pem).unwrap();
+    let source = SourceConfig::local_pem("de", dir.join("de.pem"));
+    // A peer is syncing: it holds the sync lock for 1.5 s (and then goes away).
+    let out = std::process::Command::new("redis-cli")
+        .args(["-p", &redis.port.to_string()])
+        .args(["SET", "dccgw:trust:lock", "peer", "PX", "1500"])
+        .output()
+        .expect("redis-cli comes with redis-server");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "OK");
+    let mut s = settings();
+    s.redis_url = Some(redis.url());
+    s.data_dir = dir.join("b");
+    let started = Instant::now();
+    let b = spawn_instance(s, vec![source]);
+    // Start-up waited for the lock instead of skipping the source and publishing without it.
+    assert!(started.elapsed() >= Duration::from_millis(1000));
+    assert!(kids(&b.state).contains(&p1.dsc.kid.to_base64()));
+    assert_eq!(b.verdict(&hc1_now(&p1)).await["valid"], true);
+    let summary = b.get_json("/v1/trust/summary").await;
+    assert_eq!(summary["sources"][0]["status"], "ok", "{summary}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
