@@ -10,7 +10,7 @@
 //! three Spanish test vectors) is refused: the hcert spec defines ES256 as P-256.
 //!
 //! [`RingVerifier`] (ring, the same C/asm crypto the TLS and certificate crates in the tree use)
-//! is the hot-path default. [`RustCryptoVerifier`] (p256 + rsa, pure Rust) sits behind the
+//! is the hot-path default. `RustCryptoVerifier` (p256 + rsa, pure Rust) sits behind the
 //! `rustcrypto` cargo feature; a differential test checks that both give the same verdicts.
 //! Failures are opaque: callers learn only that a signature did not verify.
 

@@ -157,7 +157,7 @@ fn parse_version(v: &str) -> Option<(u32, u32, u32)> {
     parts.next().is_none().then_some(version)
 }
 
-/// Index into [`SCHEMAS`] for a payload version.
+/// Index into the bundled `SCHEMAS` for a payload version.
 pub fn schema_index(ver: Option<&str>) -> usize {
     let newest = SCHEMAS.len() - 1;
     let Some(wanted) = ver.and_then(parse_version) else {
