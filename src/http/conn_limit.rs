@@ -66,7 +66,8 @@ impl ConnLimiter {
     }
 
     /// Live connections from `ip`.
-    pub fn live(&self, ip: IpAddr) -> usize {
+    #[cfg(test)]
+    fn live(&self, ip: IpAddr) -> usize {
         let live = self.live.lock().unwrap_or_else(PoisonError::into_inner);
         live.get(&ip).copied().unwrap_or(0)
     }
@@ -112,10 +113,15 @@ impl Drop for ConnGuard {
 fn refuse(stream: &actix_web::rt::net::TcpStream) {
     let err = ApiError::TooManyConnections;
     let body = err.body_json();
-    let reply = format!(
-        "HTTP/1.1 429 Too Many Requests\r\ncontent-type: application/json\r\ncontent-length: {}\r\nretry-after: 1\r\nconnection: close\r\nx-content-type-options: nosniff\r\n\r\n{body}",
+    let mut reply = format!(
+        "HTTP/1.1 429 Too Many Requests\r\ncontent-type: application/json\r\ncontent-length: {}\r\nretry-after: 1\r\nconnection: close\r\n",
         body.len()
     );
+    for (name, value) in super::SECURITY_HEADERS {
+        reply.push_str(&format!("{name}: {value}\r\n"));
+    }
+    reply.push_str("\r\n");
+    reply.push_str(&body);
     let sock = socket2::SockRef::from(stream);
     let _ = (&*sock).write_all(reply.as_bytes());
     let _ = sock.shutdown(Shutdown::Both);

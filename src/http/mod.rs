@@ -312,6 +312,14 @@ pub fn connect_redis_in_background(
     });
 }
 
+/// Headers on every answer of the public listener (also on the refusal written by
+/// [`conn_limit`] outside actix).
+pub const SECURITY_HEADERS: [(&str, &str); 3] = [
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "no-referrer"),
+    ("X-Frame-Options", "DENY"),
+];
+
 /// Starts the server on `listener`; returns the server handle to await or stop.
 pub fn start(
     state: Arc<AppState>,
@@ -341,10 +349,9 @@ pub fn start(
         App::new()
             .app_data(data.clone())
             .wrap(
-                DefaultHeaders::new()
-                    .add(("X-Content-Type-Options", "nosniff"))
-                    .add(("Referrer-Policy", "no-referrer"))
-                    .add(("X-Frame-Options", "DENY")),
+                SECURITY_HEADERS
+                    .iter()
+                    .fold(DefaultHeaders::new(), |h, &pair| h.add(pair)),
             )
             .wrap(actix_web::middleware::from_fn(observe::observe))
             .configure(configure)

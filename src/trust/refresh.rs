@@ -435,8 +435,8 @@ impl Trust {
         }
     }
 
-    /// Publishes outside a refresh (start-up, local keys): under the sync lock, on top of the
-    /// newest shared snapshot, so that a snapshot computed from a stale view never replaces a
+    /// Publishes outside a refresh (start-up, local keys): under the sync lock (after
+    /// `BOOTSTRAP_WAIT` without it, rather than not at all), on top of the newest shared snapshot, so that a snapshot computed from a stale view never replaces a
     /// peer's newer one (which would drop the peer's keys from every instance following it).
     async fn publish_shared(&self, state: &AppState) {
         let lock = self

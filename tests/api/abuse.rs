@@ -331,6 +331,7 @@ async fn connections_per_address_are_capped_and_other_addresses_are_served() {
     .unwrap();
     assert!(reply.starts_with("HTTP/1.1 429"), "{reply}");
     assert!(reply.contains("TOO_MANY_CONNECTIONS"), "{reply}");
+    assert!(reply.contains("X-Content-Type-Options: nosniff"), "{reply}");
     // Another address (the whole of 127/8 is loopback) is served meanwhile.
     let other = client_builder()
         .local_address("127.0.0.2".parse::<std::net::IpAddr>().unwrap())
