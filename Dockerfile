@@ -12,12 +12,13 @@ RUN mkdir -p src benches load-tests \
  && echo 'fn main() {}' > benches/ingest.rs \
  && echo 'fn main() {}' > load-tests/corpus.rs \
  && echo 'fn main() {}' > load-tests/ratio.rs \
+ && echo 'fn main() {}' > load-tests/qr_corpus.rs \
  && cargo build --release --locked \
  && rm -rf src benches load-tests
 # 2. Source layer.
 COPY src ./src
 COPY benches ./benches
-COPY load-tests/corpus.rs load-tests/ratio.rs ./load-tests/
+COPY load-tests/corpus.rs load-tests/ratio.rs load-tests/qr_corpus.rs ./load-tests/
 RUN touch src/main.rs src/lib.rs \
  && cargo build --release --locked --bin dcc-gateway
 

@@ -69,6 +69,27 @@ impl PublicKey {
         }
     }
 
+    /// Whether any algorithm can verify with this key: a P-256 point, or an RSA modulus of
+    /// [`RSA_MIN_BITS`]–[`RSA_MAX_BITS`] bits (the hcert spec's PS256 range; RSA-1024 DSCs exist
+    /// in the field and are refused as too small, not as the wrong algorithm).
+    pub fn supported(&self) -> bool {
+        match self {
+            PublicKey::EcP256 { point } => point.len() == 65,
+            PublicKey::Rsa { bits, .. } => (RSA_MIN_BITS..=RSA_MAX_BITS).contains(bits),
+            PublicKey::Unsupported { .. } => false,
+        }
+    }
+
+    /// The modulus size of an RSA key outside the accepted range.
+    pub fn rsa_bits_out_of_range(&self) -> Option<usize> {
+        match self {
+            PublicKey::Rsa { bits, .. } if !(RSA_MIN_BITS..=RSA_MAX_BITS).contains(bits) => {
+                Some(*bits)
+            }
+            _ => None,
+        }
+    }
+
     /// A short description for provenance and trust listings, e.g. `EC P-256`, `RSA 2048`.
     pub fn describe(&self) -> String {
         match self {

@@ -146,8 +146,12 @@ impl UnverifiedSign1 {
         let alg = self.alg().ok_or(SignatureError::AlgMissingOrUnknown)?;
         let tbs = self.to_be_signed();
         let mut any_matching_key = false;
+        let mut rsa_bits_refused = None;
         for dsc in candidates.iter().take(limits.max_candidates_per_kid) {
             if !dsc.key.fits(alg) {
+                if alg == Alg::Ps256 {
+                    rsa_bits_refused = rsa_bits_refused.or(dsc.key.rsa_bits_out_of_range());
+                }
                 continue;
             }
             any_matching_key = true;
@@ -164,10 +168,10 @@ impl UnverifiedSign1 {
                 });
             }
         }
-        if any_matching_key {
-            Err(SignatureError::Invalid)
-        } else {
-            Err(SignatureError::AlgKeyMismatch)
+        match (any_matching_key, rsa_bits_refused) {
+            (true, _) => Err(SignatureError::Invalid),
+            (false, Some(bits)) => Err(SignatureError::RsaKeySize { bits }),
+            (false, None) => Err(SignatureError::AlgKeyMismatch),
         }
     }
 }

@@ -33,6 +33,7 @@ pub enum ErrorCode {
     KidMissing,
     KidUnknown,
     AlgUnsupported,
+    KeyUnsupported,
     SignatureInvalid,
     DscNotValid,
     KeyUsageMismatch,
@@ -46,7 +47,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in the order of DESIGN.md §4.
-    pub const ALL: [ErrorCode; 19] = [
+    pub const ALL: [ErrorCode; 20] = [
         ErrorCode::PrefixInvalid,
         ErrorCode::Base45Invalid,
         ErrorCode::DecompressFailed,
@@ -57,6 +58,7 @@ impl ErrorCode {
         ErrorCode::KidMissing,
         ErrorCode::KidUnknown,
         ErrorCode::AlgUnsupported,
+        ErrorCode::KeyUnsupported,
         ErrorCode::SignatureInvalid,
         ErrorCode::DscNotValid,
         ErrorCode::KeyUsageMismatch,
@@ -81,6 +83,7 @@ impl ErrorCode {
             ErrorCode::KidMissing => "KID_MISSING",
             ErrorCode::KidUnknown => "KID_UNKNOWN",
             ErrorCode::AlgUnsupported => "ALG_UNSUPPORTED",
+            ErrorCode::KeyUnsupported => "KEY_UNSUPPORTED",
             ErrorCode::SignatureInvalid => "SIGNATURE_INVALID",
             ErrorCode::DscNotValid => "DSC_NOT_VALID",
             ErrorCode::KeyUsageMismatch => "KEY_USAGE_MISMATCH",
@@ -106,6 +109,7 @@ impl ErrorCode {
             ErrorCode::KidMissing
             | ErrorCode::KidUnknown
             | ErrorCode::AlgUnsupported
+            | ErrorCode::KeyUnsupported
             | ErrorCode::SignatureInvalid => Stage::Signature,
             ErrorCode::DscNotValid
             | ErrorCode::KeyUsageMismatch
@@ -159,7 +163,7 @@ pub enum DecodeError {
     MissingPrefix,
     #[error("the QR text uses an unsupported HCERT version prefix (only \"HC1:\" is supported)")]
     UnsupportedVersion,
-    #[error("the QR text is longer than the configured limit")]
+    #[error("the QR text is longer than the limit of a QR code (8 192 characters by default)")]
     QrTooLong,
     #[error("invalid Base45: character at offset {offset} is outside the alphabet")]
     Base45Char { offset: usize },
@@ -196,14 +200,16 @@ pub enum DecodeError {
 impl Coded for DecodeError {
     fn code(&self) -> ErrorCode {
         match self {
-            DecodeError::MissingPrefix
-            | DecodeError::UnsupportedVersion
-            | DecodeError::QrTooLong => ErrorCode::PrefixInvalid,
+            DecodeError::MissingPrefix | DecodeError::UnsupportedVersion => {
+                ErrorCode::PrefixInvalid
+            }
             DecodeError::Base45Char { .. }
             | DecodeError::Base45Length
             | DecodeError::Base45Overflow { .. } => ErrorCode::Base45Invalid,
             DecodeError::NotZlib | DecodeError::Inflate => ErrorCode::DecompressFailed,
-            DecodeError::TooLarge { .. } | DecodeError::ImageTooLarge => ErrorCode::PayloadTooLarge,
+            DecodeError::TooLarge { .. } | DecodeError::ImageTooLarge | DecodeError::QrTooLong => {
+                ErrorCode::PayloadTooLarge
+            }
             DecodeError::Cbor
             | DecodeError::CborTooDeep
             | DecodeError::TrailingBytes
@@ -227,6 +233,10 @@ pub enum SignatureError {
     AlgMissingOrUnknown,
     #[error("the algorithm does not match the key type of any candidate signer certificate")]
     AlgKeyMismatch,
+    #[error(
+        "the signer certificate's RSA key has {bits} bits; PS256 is accepted only with 2048- to 4096-bit keys"
+    )]
+    RsaKeySize { bits: usize },
     #[error("the signature does not verify against any trusted signer certificate with this kid")]
     Invalid,
 }
@@ -239,6 +249,7 @@ impl Coded for SignatureError {
             SignatureError::AlgMissingOrUnknown | SignatureError::AlgKeyMismatch => {
                 ErrorCode::AlgUnsupported
             }
+            SignatureError::RsaKeySize { .. } => ErrorCode::KeyUnsupported,
             SignatureError::Invalid => ErrorCode::SignatureInvalid,
         }
     }

@@ -131,6 +131,7 @@ pub fn evaluate(
             errors.extend(report.errors);
             warnings.extend(report.warnings);
             errors.extend(signed.payload.schema_errors.iter().cloned());
+            warnings.extend(signed.payload.schema_warnings.iter().cloned());
             if opts.strict_valuesets {
                 errors.extend(signed.payload.valueset_findings.iter().cloned());
             } else {

@@ -3,12 +3,15 @@
 //!
 //! Errors (the verdict is invalid):
 //! * `CWT_EXPIRED` when `at` > exp; `CWT_NOT_YET_VALID` when `at` < iat.
-//! * `DSC_NOT_VALID` when `at` is outside the DSC's validity, or when the certificate was issued
-//!   (iat) before the DSC became valid — a signature the key could not have made in force.
+//! * `DSC_NOT_VALID` when `at` is outside the DSC's validity, or when the certificate's whole
+//!   validity (iat … exp) lies outside the DSC's (a key that was never in force for it).
 //! * `KEY_USAGE_MISMATCH` when the DSC's DCC EKU OIDs do not cover the certificate type.
 //!
-//! Warning (the verdict stands): `DSC_NOT_VALID` when exp lies after the DSC's notAfter. The
-//! spec makes this an issuer obligation; verifying after the DSC expires is already an error.
+//! Warnings (the verdict stands): `DSC_NOT_VALID` when the certificate was issued (iat) before
+//! the DSC's notBefore, or expires after its notAfter. The spec states both as obligations of
+//! the issuer, and field verifiers accept such certificates while the DSC is valid (real codes
+//! from Fiji and Bulgaria carry an iat before their DSC's notBefore); the DSC must still be
+//! valid at `at`, which is an error otherwise.
 //! No clock-skew allowance is applied: `at` is taken exactly as given.
 
 use time::OffsetDateTime;
@@ -50,8 +53,14 @@ pub fn check(
             ErrorCode::DscNotValid,
             "the signer certificate (DSC) is not valid at the verification time",
         ));
-    } else if claims.iat.is_some_and(|iat| iat < dsc.not_before) {
+    } else if claims.exp < dsc.not_before || claims.iat.is_some_and(|iat| iat > dsc.not_after) {
         r.errors.push(Finding::new(
+            ErrorCode::DscNotValid,
+            "the certificate's validity lies wholly outside its signer certificate's (DSC)",
+        ));
+    }
+    if claims.iat.is_some_and(|iat| iat < dsc.not_before) {
+        r.warnings.push(Finding::new(
             ErrorCode::DscNotValid,
             "the certificate was issued before its signer certificate (DSC) became valid",
         ));

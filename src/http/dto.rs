@@ -95,8 +95,9 @@ pub struct CountryKeys {
 pub struct SourceHealth {
     pub source: String,
     pub dscs: usize,
-    /// `ok` (last refresh accepted), `failing` (the last good copy stays in force), `pending`
-    /// (not refreshed yet) or `disabled`.
+    /// `ok` (last refresh accepted), `failing` (the last good copy stays in force), `empty` (a
+    /// local folder with no certificate yet, as on a fresh install), `pending` (not refreshed
+    /// yet) or `disabled`.
     pub status: String,
     /// RFC 3339 of the last successful refresh.
     pub last_refresh: Option<String>,

@@ -269,12 +269,14 @@ pub async fn batch(
     Ok(with_limits(HttpResponse::Ok(), allowance).json(BatchResponse { results }))
 }
 
-/// Verify the QR code in a photo (multipart form field, or a raw PNG/JPEG body; ≤ 2 MiB).
+/// Verify the QR code in a photo or screenshot (multipart form field, or a raw PNG, JPEG or
+/// WebP body; ≤ 2 MiB). The format is read from the bytes, not from the declared type.
 #[utoipa::path(
     post, path = "/v1/verify/image", tag = "verify",
     params(ImageQuery),
     request_body(content(
-        (Vec<u8> = "image/png"), (Vec<u8> = "image/jpeg"), (Vec<u8> = "multipart/form-data"),
+        (Vec<u8> = "image/png"), (Vec<u8> = "image/jpeg"), (Vec<u8> = "image/webp"),
+        (Vec<u8> = "multipart/form-data"),
     )),
     responses(
         (status = 200, description = "The verdict; QR_NOT_FOUND when the image holds no QR code", body = VerificationResult),
@@ -294,8 +296,10 @@ pub async fn image(
     let allowance = admit(&req, &state, Endpoint::Image).await?;
     let limit = state.settings.http.max_image_bytes;
     let deadline = state.settings.http.body_timeout();
-    let bytes = match content_type(&req).as_str() {
-        "image/png" | "image/jpeg" | "application/octet-stream" => {
+    let kind = content_type(&req);
+    let bytes = match kind.as_str() {
+        // Any image type: the bytes decide (a JPEG named .png is common in the field).
+        t if t.starts_with("image/") || t == "application/octet-stream" => {
             read_body(payload, limit, deadline).await?.to_vec()
         }
         "multipart/form-data" => {
@@ -303,7 +307,7 @@ pub async fn image(
         }
         _ => {
             return Err(ApiError::UnsupportedMediaType(
-                "use image/png, image/jpeg or multipart/form-data",
+                "use image/png, image/jpeg, image/webp or multipart/form-data",
             ));
         }
     };

@@ -44,7 +44,8 @@ pub struct SourceStatus {
     pub id: String,
     pub format: String,
     pub enabled: bool,
-    /// `ok`, `failing` (keys of the last good copy in force), or `pending` (never refreshed).
+    /// `ok`, `failing` (keys of the last good copy in force), `empty` (a local folder that holds
+    /// no certificate yet, by design on a fresh install), or `pending` (never refreshed).
     pub status: String,
     /// DSCs of this source in force.
     pub dscs: usize,
@@ -98,6 +99,9 @@ pub enum Outcome {
     Unchanged,
     /// Another instance holds the sync lock.
     Skipped,
+    /// A local folder without any certificate file, and no key of the source in force: empty
+    /// by design (a fresh install's `VN/dsc` and `partners`), not a failure.
+    Empty,
 }
 
 struct Runtime {
@@ -259,6 +263,14 @@ impl Trust {
             Fetched::NotModified => return Ok(Outcome::Unchanged),
             Fetched::Body { bytes, validators } => (bytes, validators),
         };
+        let holds_keys = self
+            .inner
+            .lock()
+            .ok()
+            .is_some_and(|i| i.current.get(&cfg.id).is_some_and(|v| !v.is_empty()));
+        if cfg.path.is_some() && !holds_keys && bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Outcome::Empty);
+        }
         let digest = crate::util::hex(ring::digest::digest(&ring::digest::SHA256, &bytes).as_ref());
         let same_content = self.inner.lock().ok().is_some_and(|i| {
             i.content.get(&cfg.id) == Some(&digest) && i.current.contains_key(&cfg.id)
@@ -397,6 +409,18 @@ impl Trust {
         let at = crate::util::rfc3339(now);
         match result {
             Ok(Outcome::Skipped) => {}
+            Ok(Outcome::Empty) => {
+                if s.status != "empty" {
+                    tracing::info!(source = id, "trust source folder holds no certificate yet");
+                }
+                s.last_attempt = Some(at.clone());
+                s.last_success = Some(at);
+                s.last_error = None;
+                s.consecutive_failures = 0;
+                s.refreshes_ok += 1;
+                s.status = "empty".into();
+                s.dscs = dscs;
+            }
             Ok(_) => {
                 s.last_attempt = Some(at.clone());
                 s.last_success = Some(at);

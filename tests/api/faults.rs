@@ -39,6 +39,13 @@ struct Tally {
     transport: AtomicU64,
     /// Connections refused by one instance and sent to the next (not a failure).
     rerouted: AtomicU64,
+    /// Of those, fresh connections reset before any answer byte (accepted into the listen
+    /// backlog of an instance that closed its listener before taking them: the kernel resets
+    /// them). A balancer retries these as it retries a refusal (nginx `proxy_next_upstream
+    /// error`, Envoy `retry_on: reset`); counted apart so the report shows them.
+    reset_rerouted: AtomicU64,
+    /// Whether resets of fresh connections are rerouted (only with `fresh_connections`).
+    reroute_resets: AtomicBool,
     mismatches: AtomicU64,
     /// Answers per target.
     served: [AtomicU64; 2],
@@ -48,13 +55,14 @@ impl Tally {
     fn report(&self, name: &str) -> String {
         let g = |c: &AtomicU64| c.load(Ordering::Relaxed);
         format!(
-            "fault suite [{name}]: sent {} ok {} 5xx {} 429 {} transport {} rerouted {} mismatches {} (served: {} / {})",
+            "fault suite [{name}]: sent {} ok {} 5xx {} 429 {} transport {} rerouted {} (of which reset before an answer {}) mismatches {} (served: {} / {})",
             g(&self.sent),
             g(&self.ok),
             g(&self.server_errors),
             g(&self.limited),
             g(&self.transport),
             g(&self.rerouted),
+            g(&self.reset_rerouted),
             g(&self.mismatches),
             g(&self.served[0]),
             g(&self.served[1]),
@@ -94,6 +102,9 @@ impl Load {
     /// balancer routes); otherwise a keep-alive pool is used.
     fn start(targets: [String; 2], cases: Vec<(String, bool)>, fresh_connections: bool) -> Load {
         let tally = Arc::new(Tally::default());
+        tally
+            .reroute_resets
+            .store(fresh_connections, Ordering::Relaxed);
         let stop = Arc::new(AtomicBool::new(false));
         let targets = Arc::new(targets);
         let cases = Arc::new(cases);
@@ -158,6 +169,11 @@ async fn send_one(
                 tally.rerouted.fetch_add(1, Ordering::Relaxed);
                 continue;
             }
+            Err(e) if tally.reroute_resets.load(Ordering::Relaxed) && reset_before_answer(&e) => {
+                tally.rerouted.fetch_add(1, Ordering::Relaxed);
+                tally.reset_rerouted.fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
             Err(_) => {
                 tally.transport.fetch_add(1, Ordering::Relaxed);
                 return;
@@ -180,6 +196,33 @@ async fn send_one(
         return;
     }
     tally.transport.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Whether a request failed because its fresh connection was reset or closed before any byte
+/// of an answer arrived (never a timeout, never a malformed answer).
+fn reset_before_answer(e: &reqwest::Error) -> bool {
+    if e.is_timeout() || e.is_decode() || e.is_status() {
+        return false;
+    }
+    let mut source: Option<&dyn std::error::Error> = Some(e);
+    while let Some(err) = source {
+        if let Some(io) = err.downcast_ref::<std::io::Error>()
+            && matches!(
+                io.kind(),
+                std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe
+            )
+        {
+            return true;
+        }
+        let text = err.to_string();
+        if text.contains("connection closed before message completed")
+            || text.contains("connection reset")
+        {
+            return true;
+        }
+        source = err.source();
+    }
+    false
 }
 
 fn scratch(name: &str) -> std::path::PathBuf {

@@ -524,3 +524,49 @@ async fn an_instance_starting_while_a_peer_syncs_does_not_publish_without_its_so
     assert_eq!(summary["sources"][0]["status"], "ok", "{summary}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn an_empty_local_folder_is_empty_not_failing_until_it_held_keys() {
+    let dir = std::env::temp_dir().join(format!("dccgw-empty-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("dsc")).unwrap();
+    let mut source = SourceConfig::local_pem("vn", dir.join("dsc"));
+    source.refresh = "1h".into();
+    let mut s = settings();
+    s.data_dir = dir.join("data");
+    let app = spawn_instance(s, vec![source]);
+    let status = |app: &TestApp| {
+        let st = app.state.trust.statuses();
+        (
+            st[0].status.clone(),
+            st[0].last_error.clone().map(|e| e.code),
+        )
+    };
+    // A fresh install: the folder has no certificate yet.
+    assert_eq!(status(&app), ("empty".to_owned(), None));
+    let summary = app.get_json("/v1/trust/summary").await;
+    assert!(summary.to_string().contains("\"empty\""), "{summary}");
+    assert!(!summary.to_string().contains("failing"), "{summary}");
+    let metrics = app.get_text("/metrics").await;
+    assert!(
+        metrics.contains("dccgw_trust_source_failing{source=\"vn\"} 0"),
+        "{metrics}"
+    );
+
+    // A certificate arrives: ok, and it verifies.
+    let p = partner("VN", 7);
+    std::fs::write(dir.join("dsc/a.pem"), bundle(&[&p])).unwrap();
+    app.state.trust.refresh(&app.state, "vn").await.unwrap();
+    assert_eq!(status(&app), ("ok".to_owned(), None));
+    assert_eq!(app.verdict(&hc1_now(&p)).await["valid"], true);
+
+    // Emptied after holding keys: a failure, and the last good copy stays in force.
+    std::fs::remove_file(dir.join("dsc/a.pem")).unwrap();
+    assert!(app.state.trust.refresh(&app.state, "vn").await.is_err());
+    assert_eq!(
+        status(&app),
+        ("failing".to_owned(), Some("LIST_EMPTY".to_owned()))
+    );
+    assert_eq!(app.verdict(&hc1_now(&p)).await["valid"], true);
+    let _ = std::fs::remove_dir_all(&dir);
+}

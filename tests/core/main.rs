@@ -9,6 +9,9 @@
 )]
 
 mod cli;
+#[path = "../common/photo.rs"]
+mod photo;
+mod photos;
 mod pipeline;
 mod robustness;
 mod stages;

@@ -173,11 +173,22 @@ fn time_policy() {
 
 #[test]
 fn dsc_validity_window() {
+    // Issued (iat T0-1d) before the DSC's notBefore (T0-1h): an issuer error the field accepts
+    // once the DSC is valid — a warning at T0, an error before the DSC starts.
     let mut spec = dsc_spec();
-    spec.not_before = T0 - Duration::hours(1); // DSC younger than the certificate's iat (T0-1d)
+    spec.not_before = T0 - Duration::hours(1);
     let s = signer_with(Alg::Es256, &spec);
-    let r = run(&hc1(&s, &vaccination()), &snapshot(&[&s]), T0);
-    assert_eq!(codes(&r), [ErrorCode::DscNotValid]);
+    let qr = hc1(&s, &vaccination());
+    let r = run(&qr, &snapshot(&[&s]), T0);
+    assert!(r.valid, "{:?}", r.errors);
+    assert_eq!(r.warning_codes(), [ErrorCode::DscNotValid]);
+    assert!(
+        r.warnings[0].message.contains("issued before"),
+        "{:?}",
+        r.warnings
+    );
+    let early = run(&qr, &snapshot(&[&s]), T0 - Duration::hours(2));
+    assert_eq!(codes(&early), [ErrorCode::DscNotValid]);
 
     let mut short = dsc_spec();
     short.not_after = T0 + Duration::days(100); // certificate outlives its DSC: warning only
@@ -185,6 +196,22 @@ fn dsc_validity_window() {
     let r = run(&hc1(&s, &vaccination()), &snapshot(&[&s]), T0);
     assert!(r.valid);
     assert_eq!(r.warning_codes(), [ErrorCode::DscNotValid]);
+
+    // A certificate whose whole validity lies before its DSC's: invalid at every instant.
+    let mut later = dsc_spec();
+    later.not_before = T0 + Duration::days(400); // after exp (T0 + 365 d)
+    later.not_after = T0 + Duration::days(900);
+    let s = signer_with(Alg::Es256, &later);
+    let qr = hc1(&s, &vaccination());
+    for at in [T0, T0 + Duration::days(366), T0 + Duration::days(500)] {
+        let r = run(&qr, &snapshot(&[&s]), at);
+        assert!(!r.valid, "{at}");
+        assert!(
+            codes(&r).contains(&ErrorCode::DscNotValid),
+            "{at}: {:?}",
+            codes(&r)
+        );
+    }
 }
 
 #[test]

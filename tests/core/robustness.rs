@@ -33,8 +33,13 @@ fn sixteen_mib_zlib_bomb_is_rejected_with_payload_too_large() {
     let qr = format!("HC1:{}", base45::encode(&bomb));
     let r = verify(&qr);
     // The bomb's Base45 text is longer than a QR code can hold: the length limit stops it
-    // before any decoding work.
-    assert_eq!(r.error_codes(), [ErrorCode::PrefixInvalid]);
+    // before any decoding work, and says the input is too large (not a bad prefix).
+    assert_eq!(r.error_codes(), [ErrorCode::PayloadTooLarge]);
+    assert!(
+        r.errors[0].message.contains("longer than the limit"),
+        "{:?}",
+        r.errors
+    );
     // With the text limit lifted, the inflate cap stops it.
     let limits = Limits {
         max_qr_chars: usize::MAX,

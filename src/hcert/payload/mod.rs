@@ -1,12 +1,19 @@
 //! Step 8: the DCC payload (hcert spec §3.3.7; eu-dcc-schema; eu-dcc-valuesets).
 //!
-//! * Exactly one of `v`, `t`, `r` (each a one-element array) decides the [`CertType`].
-//! * A top-level `v`, `t` or `r` that is JSON `null` counts as absent (some issuers emit the
-//!   unused arrays as null; the reference apps ignore them), also for schema validation.
+//! * Nulls at any depth count as absent (the EU DCC QA guidance: verifiers drop null values;
+//!   issuers emit `"ma": null` or unused `t`/`r` arrays as null). Each dropped path is a
+//!   `PAYLOAD_SCHEMA_INVALID` *warning* naming the JSON pointer; everything below sees the
+//!   payload without them.
+//! * Exactly one of `v`, `t`, `r`, holding exactly one entry, decides the [`CertType`]; two
+//!   types or two entries (the TSI-style multi-entry codes) are errors under every schema.
 //! * JSON-schema validation with the schema of the payload's `ver`: the exact published version
 //!   if bundled (1.0.0 … 1.3.3), else the newest bundled version with the same major.minor that
-//!   is not newer, else the newest (1.3.3). Formats (`date`, `date-time`) are annotations, as
-//!   in the upstream test harness; schema violations are always errors.
+//!   is not newer, else the newest (1.3.3). When that schema refuses the payload and the newest
+//!   schema accepts it, the verdict stands with a `PAYLOAD_SCHEMA_INVALID` warning naming both
+//!   versions and the first violation: newer schemas only relaxed rules that no field verifier
+//!   enforces (1.0.0 wants a full `dob`, 1.2.1+ allow `"1963"`). Otherwise the violations of
+//!   the payload's own schema are errors. Formats (`date`, `date-time`) are annotations, as in
+//!   the upstream test harness.
 //! * Value sets: codes outside the bundled EU value sets (dated 2022-11-30) are
 //!   `PAYLOAD_VALUESET_INVALID` warnings by default and errors under the strict policy, because
 //!   value sets grow and valid real certificates carry newer codes.
@@ -48,6 +55,9 @@ pub struct PayloadReport {
     /// `None` when the payload has not exactly one of v/t/r.
     pub cert_type: Option<CertType>,
     pub schema_errors: Vec<Finding>,
+    /// Payload findings that do not decide the verdict: nulls treated as absent, a payload
+    /// refused by its own version's schema but accepted by the newest one.
+    pub schema_warnings: Vec<Finding>,
     pub valueset_findings: Vec<Finding>,
 }
 
@@ -56,59 +66,215 @@ const MAX_FINDINGS: usize = 10;
 
 /// Validates a DCC JSON object: type, schema, value sets.
 pub fn validate(dcc: &Json) -> PayloadReport {
-    let cert_type = cert_type(dcc);
     let mut schema_errors = Vec::new();
-    if cert_type.is_none() {
-        schema_errors.push(Finding::new(
-            ErrorCode::PayloadSchemaInvalid,
-            "the certificate must hold exactly one of v (vaccination), t (test), r (recovery)",
-        ));
-    }
+    let mut schema_warnings = Vec::new();
+    // Nulls at any depth count as absent (EU DCC QA guidance: verifiers drop null values).
     let without_nulls;
-    let instance = if ["v", "t", "r"]
-        .iter()
-        .any(|k| dcc.get(*k).is_some_and(Json::is_null))
-    {
+    let instance = if contains_null(dcc, 0) {
         let mut copy = dcc.clone();
-        if let Some(map) = copy.as_object_mut() {
-            map.retain(|k, v| !(matches!(k.as_str(), "v" | "t" | "r") && v.is_null()));
-        }
+        let mut dropped = Vec::new();
+        drop_nulls(&mut copy, &mut String::new(), &mut dropped, 0);
+        schema_warnings.extend(null_findings(&dropped));
         without_nulls = copy;
         &without_nulls
     } else {
         dcc
     };
-    match validator_for(dcc.get("ver").and_then(Json::as_str)) {
-        Some(validator) => {
-            for err in validator.iter_errors(instance).take(MAX_FINDINGS) {
-                let path = err.instance_path().to_string();
-                let path = if path.is_empty() {
-                    "/".to_owned()
-                } else {
-                    path
-                };
-                schema_errors.push(Finding::new(
-                    ErrorCode::PayloadSchemaInvalid,
-                    format!(
-                        "{path} violates the schema keyword \"{}\"",
-                        err.kind().keyword()
-                    ),
-                ));
-            }
-        }
+    let cert_type = cert_type(instance);
+    match cert_type {
         None => schema_errors.push(Finding::new(
             ErrorCode::PayloadSchemaInvalid,
-            "the bundled JSON schema could not be loaded",
+            "the certificate must hold exactly one of v (vaccination), t (test), r (recovery)",
         )),
+        Some(t) if instance.get(t.key()).and_then(Json::as_array).map(Vec::len) != Some(1) => {
+            schema_errors.push(Finding::new(
+                ErrorCode::PayloadSchemaInvalid,
+                format!(
+                    "/{} must hold exactly one entry (hcert spec §3.3.7)",
+                    t.key()
+                ),
+            ));
+        }
+        Some(_) => {}
+    }
+    let ver = instance.get("ver").and_then(Json::as_str);
+    match schema_check(instance, ver) {
+        SchemaVerdict::Passed => {}
+        SchemaVerdict::PassedNewest { own, newest, first } => {
+            schema_warnings.push(Finding::new(
+                ErrorCode::PayloadSchemaInvalid,
+                format!(
+                    "the payload does not satisfy the schema of its version {own} ({first}) but \
+                     satisfies the newest published schema {newest}, which field verifiers apply"
+                ),
+            ));
+        }
+        SchemaVerdict::Failed(findings) => schema_errors.extend(findings),
     }
     let valueset_findings = cert_type
-        .map(|t| check_value_sets(dcc, t))
+        .map(|t| check_value_sets(instance, t))
         .unwrap_or_default();
     PayloadReport {
         cert_type,
         schema_errors,
+        schema_warnings,
         valueset_findings,
     }
+}
+
+/// How a payload fares against the bundled schemas.
+enum SchemaVerdict {
+    /// The schema of its own `ver` accepts it.
+    Passed,
+    /// Its own schema refuses it (first violation in `first`), the newest schema accepts it.
+    PassedNewest {
+        own: &'static str,
+        newest: &'static str,
+        first: String,
+    },
+    /// Refused: the violations of its own schema.
+    Failed(Vec<Finding>),
+}
+
+/// The schema policy: the schema named by `ver` first; when it refuses the payload and is not
+/// the newest, the newest published schema decides whether the payload stands (with a
+/// warning). Newer schemas relaxed rules the field never enforced (e.g. 1.0.0 wants a full
+/// `dob`; from 1.2.1 on `"1963"` is allowed, and every verifier app accepts it).
+fn schema_check(instance: &Json, ver: Option<&str>) -> SchemaVerdict {
+    let own = schema_index(ver);
+    let Some(validator) = validator_at(own) else {
+        return SchemaVerdict::Failed(vec![schema_unavailable()]);
+    };
+    let findings: Vec<Finding> = validator
+        .iter_errors(instance)
+        .take(MAX_FINDINGS)
+        .map(|err| {
+            let path = err.instance_path().to_string();
+            let path = if path.is_empty() {
+                "/".to_owned()
+            } else {
+                path
+            };
+            Finding::new(
+                ErrorCode::PayloadSchemaInvalid,
+                format!(
+                    "{path} violates the schema keyword \"{}\"",
+                    err.kind().keyword()
+                ),
+            )
+        })
+        .collect();
+    let Some(first) = findings.first() else {
+        return SchemaVerdict::Passed;
+    };
+    let newest = SCHEMAS.len() - 1;
+    if own != newest && validator_at(newest).is_some_and(|v| v.is_valid(instance)) {
+        return SchemaVerdict::PassedNewest {
+            own: version_at(own),
+            newest: version_at(newest),
+            first: first.message.clone(),
+        };
+    }
+    SchemaVerdict::Failed(findings)
+}
+
+fn schema_unavailable() -> Finding {
+    Finding::new(
+        ErrorCode::PayloadSchemaInvalid,
+        "the bundled JSON schema could not be loaded",
+    )
+}
+
+/// Deepest level searched for nulls; deeper payloads are refused earlier by the CBOR depth limit.
+const MAX_NULL_DEPTH: usize = 32;
+/// Longest key echoed in a null path (keys are issuer-chosen, never personal data, but bounded).
+const MAX_ECHOED_KEY: usize = 24;
+
+fn contains_null(v: &Json, depth: usize) -> bool {
+    if depth > MAX_NULL_DEPTH {
+        return false;
+    }
+    match v {
+        Json::Null => true,
+        Json::Array(items) => items.iter().any(|i| contains_null(i, depth + 1)),
+        Json::Object(map) => map.values().any(|i| contains_null(i, depth + 1)),
+        _ => false,
+    }
+}
+
+/// Removes null object members and null array elements at any depth, recording their paths.
+fn drop_nulls(v: &mut Json, path: &mut String, dropped: &mut Vec<String>, depth: usize) {
+    if depth > MAX_NULL_DEPTH {
+        return;
+    }
+    let len = path.len();
+    match v {
+        Json::Object(map) => {
+            map.retain(|k, v| {
+                if v.is_null() {
+                    dropped.push(format!("{path}/{}", echo_key(k)));
+                }
+                !v.is_null()
+            });
+            for (k, child) in map.iter_mut() {
+                path.push('/');
+                path.push_str(&echo_key(k));
+                drop_nulls(child, path, dropped, depth + 1);
+                path.truncate(len);
+            }
+        }
+        Json::Array(items) => {
+            let mut i = 0;
+            items.retain(|v| {
+                if v.is_null() {
+                    dropped.push(format!("{path}/{i}"));
+                }
+                i += 1;
+                !v.is_null()
+            });
+            for (i, child) in items.iter_mut().enumerate() {
+                path.push('/');
+                path.push_str(&i.to_string());
+                drop_nulls(child, path, dropped, depth + 1);
+                path.truncate(len);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A key as shown in a JSON pointer: `~` and `/` escaped, cut to [`MAX_ECHOED_KEY`] characters.
+fn echo_key(k: &str) -> String {
+    let cut: String = k.chars().take(MAX_ECHOED_KEY).collect();
+    let escaped = cut.replace('~', "~0").replace('/', "~1");
+    if k.chars().count() > MAX_ECHOED_KEY {
+        format!("{escaped}…")
+    } else {
+        escaped
+    }
+}
+
+fn null_findings(dropped: &[String]) -> Vec<Finding> {
+    let mut out: Vec<Finding> = dropped
+        .iter()
+        .take(MAX_FINDINGS)
+        .map(|path| {
+            Finding::new(
+                ErrorCode::PayloadSchemaInvalid,
+                format!("{path} is null and was treated as absent"),
+            )
+        })
+        .collect();
+    if dropped.len() > MAX_FINDINGS {
+        out.push(Finding::new(
+            ErrorCode::PayloadSchemaInvalid,
+            format!(
+                "{} more null values were treated as absent",
+                dropped.len() - MAX_FINDINGS
+            ),
+        ));
+    }
+    out
 }
 
 /// The certificate type if exactly one of v/t/r is present.
@@ -178,14 +344,14 @@ pub fn schema_index(ver: Option<&str>) -> usize {
 
 /// The bundled schema version used for a payload version.
 pub fn schema_version(ver: Option<&str>) -> &'static str {
-    SCHEMAS
-        .get(schema_index(ver))
-        .map(|(v, _)| *v)
-        .unwrap_or("1.3.3")
+    version_at(schema_index(ver))
 }
 
-fn validator_for(ver: Option<&str>) -> Option<&'static jsonschema::Validator> {
-    let i = schema_index(ver);
+fn version_at(i: usize) -> &'static str {
+    SCHEMAS.get(i).map(|(v, _)| *v).unwrap_or("1.3.3")
+}
+
+fn validator_at(i: usize) -> Option<&'static jsonschema::Validator> {
     let (_, text) = SCHEMAS.get(i)?;
     VALIDATORS
         .get(i)?
@@ -323,7 +489,7 @@ mod tests {
         );
         // Every bundled schema compiles.
         for (v, _) in SCHEMAS {
-            assert!(validator_for(Some(v)).is_some(), "schema {v}");
+            assert!(validator_at(schema_index(Some(v))).is_some(), "schema {v}");
         }
     }
 

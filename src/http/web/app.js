@@ -13,6 +13,7 @@
     KID_MISSING: 'The certificate does not say which key signed it.',
     KID_UNKNOWN: 'The certificate was signed with a key this gateway does not trust.',
     ALG_UNSUPPORTED: 'The certificate uses an unsupported signature type.',
+    KEY_UNSUPPORTED: 'The signing key is too weak or of a kind that is not accepted.',
     SIGNATURE_INVALID: 'The signature is not valid: the certificate was altered or forged.',
     DSC_NOT_VALID: 'The signing key was not valid at this time.',
     KEY_USAGE_MISMATCH: 'The signing key may not sign this kind of certificate.',

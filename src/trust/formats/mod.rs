@@ -75,7 +75,8 @@ pub enum RejectReason {
     NoCscaChain,
     /// The certificate's validity period has ended (or not begun).
     Expired,
-    /// The key is not one the gateway can verify HC1 signatures with.
+    /// The key is not one the gateway can verify HC1 signatures with (not P-256 or RSA, or an
+    /// RSA modulus outside 2048–4096 bits).
     UnsupportedKey,
     /// The stated kid is not SHA-256(DER)[..8].
     KidMismatch,
@@ -274,7 +275,7 @@ pub fn admit(der: &[u8], stated_kid: Option<&str>, ctx: &Context<'_>) -> Result<
     if !dsc.valid_at(ctx.now) {
         return Err(RejectReason::Expired);
     }
-    if matches!(dsc.key, crate::crypto::PublicKey::Unsupported { .. }) {
+    if !dsc.key.supported() {
         return Err(RejectReason::UnsupportedKey);
     }
     Ok(dsc)
