@@ -304,7 +304,7 @@ impl Settings {
             }
         }
         if let Some(bind) = &self.admin.bind
-            && !crate::http::admin::bind_allowed(bind, self.admin.allow_remote)
+            && !bind_allowed(bind, self.admin.allow_remote)
         {
             return Err(ConfigError::Invalid(format!(
                 "admin.bind {bind} is not a loopback address (set admin.allow_remote = true to allow it)"
@@ -324,6 +324,14 @@ impl Settings {
         }
         Ok(())
     }
+}
+
+/// Whether the admin listener may bind `bind`: loopback only unless `allow_remote`.
+pub fn bind_allowed(bind: &str, allow_remote: bool) -> bool {
+    allow_remote
+        || bind
+            .parse::<std::net::SocketAddr>()
+            .is_ok_and(|a| a.ip().is_loopback())
 }
 
 #[cfg(test)]

@@ -188,6 +188,26 @@ pub fn default_verifier() -> &'static dyn SignatureVerifier {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn rsa_keys_outside_2048_to_4096_bits_are_unsupported_by_size() {
+        for (bits, ok) in [
+            (1024, false),
+            (2047, false),
+            (2048, true),
+            (4096, true),
+            (8192, false),
+        ] {
+            let key = PublicKey::Rsa { der: vec![], bits };
+            assert_eq!(key.supported(), ok, "{bits}");
+            assert_eq!(key.rsa_bits_out_of_range(), (!ok).then_some(bits), "{bits}");
+        }
+        assert!(!PublicKey::Unsupported { kind: "P-384" }.supported());
+        assert_eq!(
+            PublicKey::Unsupported { kind: "P-384" }.rsa_bits_out_of_range(),
+            None
+        );
+    }
+
     use super::*;
 
     #[test]

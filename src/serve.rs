@@ -4,7 +4,6 @@
 use std::net::TcpListener;
 use std::sync::Arc;
 
-use crate::cli::ServeArgs;
 use crate::config::Settings;
 use crate::http::AppState;
 
@@ -60,16 +59,15 @@ pub async fn start_trust(state: &Arc<AppState>) -> Result<(), String> {
     if let Some(url) = state.settings.redis_url.clone()
         && state.redis.get().is_none()
     {
-        crate::http::connect_redis_once(&url, &state.redis, std::time::Duration::from_secs(2))
-            .await;
+        crate::redis::connect_once(&url, &state.redis, std::time::Duration::from_secs(2)).await;
     }
-    state.trust.bootstrap(state).await;
-    let local = development_keys(&state.settings, &state.trust)?;
+    state.trust.bootstrap().await;
+    let local = development_keys(&state.settings, &state.trust.sources)?;
     if !local.is_empty() {
-        state.trust.set_local(local);
-        state.trust.bootstrap_local(state).await;
+        state.trust.sources.set_local(local);
+        state.trust.bootstrap_local().await;
     }
-    crate::trust::refresh::spawn(Arc::clone(state));
+    crate::trust::live::spawn(Arc::clone(&state.trust));
     Ok(())
 }
 
@@ -86,8 +84,17 @@ fn init_logging(format: &str) {
     };
 }
 
+/// What the command line may override in the settings.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// TOML configuration file (then `DCCGW_*` environment variables override it).
+    pub config: Option<std::path::PathBuf>,
+    pub bind: Option<String>,
+    pub data_dir: Option<std::path::PathBuf>,
+}
+
 /// Runs the server until it is stopped.
-pub fn run(args: &ServeArgs) -> Result<(), String> {
+pub fn run(args: &Overrides) -> Result<(), String> {
     let mut settings = Settings::load(args.config.as_deref()).map_err(|e| e.to_string())?;
     if let Some(bind) = &args.bind {
         settings.bind.clone_from(bind);
@@ -103,7 +110,7 @@ pub fn run(args: &ServeArgs) -> Result<(), String> {
     actix_web::rt::System::new().block_on(async move {
         let state = Arc::new(AppState::with_sources(settings, None, None, sources));
         start_trust(&state).await?;
-        if let Some(snap) = state.snapshot.load_full() {
+        if let Some(snap) = state.trust.snapshot.load_full() {
             tracing::info!(dscs = snap.len(), snapshot = %snap.id, version = snap.version, "trust snapshot in force");
         }
         if let (true, Some(bind)) = (

@@ -43,10 +43,10 @@ async fn refresh(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     authorize(&req, &state)?;
-    if !state.trust.configs().any(|c| c.id == *id) {
+    if !state.trust.sources.configs().any(|c| c.id == *id) {
         return Err(ApiError::NotFound);
     }
-    let outcome = state.trust.refresh(&state, &id).await;
+    let outcome = state.trust.refresh(&id).await;
     let status = state.trust.statuses().into_iter().find(|s| s.id == *id);
     let body = match outcome {
         Ok(o) => serde_json::json!({"outcome": format!("{o:?}"), "source": status}),
@@ -55,14 +55,6 @@ async fn refresh(
         }
     };
     Ok(HttpResponse::Ok().json(body))
-}
-
-/// Whether `bind` is acceptable for the admin listener.
-pub fn bind_allowed(bind: &str, allow_remote: bool) -> bool {
-    allow_remote
-        || bind
-            .parse::<std::net::SocketAddr>()
-            .is_ok_and(|a| a.ip().is_loopback())
 }
 
 /// Starts the admin server on `listener` (one worker).
@@ -90,7 +82,7 @@ pub fn start(
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::config::bind_allowed;
 
     #[test]
     fn admin_binds_to_loopback_unless_allowed() {

@@ -101,7 +101,7 @@ fn not_before(der: &[u8]) -> OffsetDateTime {
 
 /// Builds the publication (CPU-heavy: one CMS signature per entry; call off the workers).
 pub fn build(state: &AppState, keys: &KeySet, now: OffsetDateTime) -> Result<Published, ApiError> {
-    let snapshot = state.snapshot.load_full().ok_or(ApiError::NotReady)?;
+    let snapshot = state.trust.snapshot.load_full().ok_or(ApiError::NotReady)?;
     let anchor = (keys.list_signer.der.as_slice(), &keys.list_key);
     let upload = (keys.upload.der.as_slice(), &keys.upload_key);
     let mut items = vec![
@@ -122,6 +122,7 @@ pub fn build(state: &AppState, keys: &KeySet, now: OffsetDateTime) -> Result<Pub
     ];
     let ledger_since = |der: &[u8]| {
         state
+            .trust
             .ledger
             .lock()
             .ok()
@@ -156,6 +157,7 @@ pub fn build(state: &AppState, keys: &KeySet, now: OffsetDateTime) -> Result<Pub
     items.sort_by(|a, b| (&a.kid, &a.thumbprint).cmp(&(&b.kid, &b.thumbprint)));
     items.dedup_by(|a, b| a.thumbprint == b.thumbprint);
     let mut deleted: Vec<Item> = state
+        .trust
         .ledger
         .lock()
         .map(|l| {
@@ -218,7 +220,7 @@ pub fn build(state: &AppState, keys: &KeySet, now: OffsetDateTime) -> Result<Pub
 
 /// The current publication, rebuilt when the snapshot changed or it is a day old.
 async fn current(state: &web::Data<AppState>) -> Result<Arc<Published>, ApiError> {
-    let snapshot = state.snapshot.load_full().ok_or(ApiError::NotReady)?;
+    let snapshot = state.trust.snapshot.load_full().ok_or(ApiError::NotReady)?;
     let now = crate::clock::now();
     if let Some(p) = state.publication.load_full()
         && p.snapshot_id == snapshot.id

@@ -93,7 +93,7 @@ async fn admit(
 }
 
 fn snapshot(state: &AppState) -> Result<Arc<TrustSnapshot>, ApiError> {
-    state.snapshot.load_full().ok_or(ApiError::NotReady)
+    state.trust.snapshot.load_full().ok_or(ApiError::NotReady)
 }
 
 /// Verifies one QR text through the result cache.
@@ -378,7 +378,7 @@ pub async fn healthz() -> HttpResponse {
 /// Readiness: a trust snapshot is loaded.
 #[utoipa::path(get, path = "/readyz", tag = "operations", responses((status = 200, body = Readiness), (status = 503, body = Readiness)))]
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    let snap = state.snapshot.load_full();
+    let snap = state.trust.snapshot.load_full();
     let redis = match (&state.settings.redis_url, state.redis.get()) {
         (None, _) => "disabled",
         (Some(_), Some(_)) => "connected",
@@ -389,7 +389,7 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         trust_snapshot: snap.as_ref().map(|s| s.id.clone()),
         snapshot_version: snap.as_ref().map(|s| s.version),
         dscs: snap.as_ref().map_or(0, |s| s.len()),
-        snapshot_age_secs: state.snapshot_age_secs(),
+        snapshot_age_secs: state.trust.snapshot_age_secs(),
         redis,
     };
     if snap.is_some() {
@@ -403,13 +403,8 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 #[utoipa::path(get, path = "/v1/trust/summary", tag = "trust", responses((status = 200, body = TrustSummary)))]
 pub async fn trust_summary(state: web::Data<AppState>) -> HttpResponse {
     use std::collections::BTreeMap;
-    let snap = state.snapshot.load_full();
-    let loaded_at = state
-        .snapshot_loaded_at
-        .lock()
-        .ok()
-        .and_then(|g| *g)
-        .map(crate::util::rfc3339);
+    let snap = state.trust.snapshot.load_full();
+    let loaded_at = state.trust.loaded_at().map(crate::util::rfc3339);
     let mut countries: BTreeMap<String, usize> = BTreeMap::new();
     let mut sources: BTreeMap<String, usize> = BTreeMap::new();
     if let Some(s) = &snap {
@@ -423,7 +418,7 @@ pub async fn trust_summary(state: web::Data<AppState>) -> HttpResponse {
     let body = TrustSummary {
         trust_snapshot: snap.as_ref().map(|s| s.id.clone()),
         snapshot_version: snap.as_ref().map(|s| s.version),
-        snapshot_age_secs: state.snapshot_age_secs(),
+        snapshot_age_secs: state.trust.snapshot_age_secs(),
         dscs: snap.as_ref().map_or(0, |s| s.len()),
         countries: countries
             .into_iter()
@@ -522,7 +517,7 @@ pub fn embedded(content_type: &'static str, body: &'static str) -> HttpResponse 
 /// Prometheus metrics.
 #[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, content_type = "text/plain")))]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    let snap = state.snapshot.load_full();
+    let snap = state.trust.snapshot.load_full();
     let mut text = METRICS.render(
         snap.as_ref().map_or(0, |s| s.len()),
         snap.as_ref().map_or(0, |s| s.version),
@@ -531,7 +526,7 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     super::metrics::render_extra(
         &mut text,
         snap.as_deref(),
-        state.snapshot_age_secs(),
+        state.trust.snapshot_age_secs(),
         &state.trust.statuses(),
     );
     HttpResponse::Ok()
@@ -543,7 +538,7 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
 pub async fn openapi() -> HttpResponse {
     HttpResponse::Ok()
         .insert_header(ContentType::json())
-        .body(crate::openapi::json())
+        .body(crate::http::openapi::json())
 }
 
 pub async fn not_found() -> Result<HttpResponse, ApiError> {

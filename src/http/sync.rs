@@ -47,8 +47,8 @@ pub async fn update(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let after = resume_token(&req)?;
-    let snapshot = state.snapshot.load_full().ok_or(ApiError::NotReady)?;
-    let ledger = state.ledger.lock().map_err(|_| ApiError::Internal)?;
+    let snapshot = state.trust.snapshot.load_full().ok_or(ApiError::NotReady)?;
+    let ledger = state.trust.ledger.lock().map_err(|_| ApiError::Internal)?;
     // The next live ledger entry whose DSC is in the snapshot.
     let mut cursor = after;
     while let Some((thumb, entry)) = ledger.next_after(cursor) {
@@ -91,7 +91,7 @@ pub async fn lookup(
         #[serde(rename = "rawData")]
         raw_data: String,
     }
-    let snapshot = state.snapshot.load_full().ok_or(ApiError::NotReady)?;
+    let snapshot = state.trust.snapshot.load_full().ok_or(ApiError::NotReady)?;
     let mut by_country: BTreeMap<String, Vec<Item>> = BTreeMap::new();
     for kid in kids.iter().collect::<BTreeSet<_>>() {
         let Some(raw) = crate::util::base64_decode(kid) else {
@@ -121,7 +121,7 @@ pub async fn status(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let snapshot = state.snapshot.load_full().ok_or(ApiError::NotReady)?;
+    let snapshot = state.trust.snapshot.load_full().ok_or(ApiError::NotReady)?;
     let now = crate::clock::now();
     let kids: BTreeSet<String> = snapshot
         .iter()
@@ -164,7 +164,7 @@ pub async fn delta(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpR
                 .unix_timestamp(),
         ),
     };
-    let ledger = state.ledger.lock().map_err(|_| ApiError::Internal)?;
+    let ledger = state.trust.ledger.lock().map_err(|_| ApiError::Internal)?;
     let after = |t: i64| since.is_none_or(|s| t >= s);
     let updated: BTreeSet<&str> = ledger
         .entries

@@ -314,7 +314,8 @@ mod tests {
 
     fn jpeg_with_exif(orientation: u16, big_endian: bool) -> Vec<u8> {
         let mut tiff = Vec::new();
-        let (u16b, u32b): (fn(u16) -> [u8; 2], fn(u32) -> [u8; 4]) = if big_endian {
+        type Encoders = (fn(u16) -> [u8; 2], fn(u32) -> [u8; 4]);
+        let (u16b, u32b): Encoders = if big_endian {
             tiff.extend_from_slice(b"MM");
             (u16::to_be_bytes, u32::to_be_bytes)
         } else {

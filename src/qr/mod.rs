@@ -75,9 +75,12 @@ impl Prepared {
     }
 }
 
+/// One preparation of the picture, or `None` when it does not apply.
+type Pass = fn(&Grey) -> Option<Prepared>;
+
 /// The passes, in order; each returns `None` when it does not apply to this picture. Each
 /// adds its own margin after its transform, in the transformed picture's light level.
-const PASSES: [(&str, fn(&Grey) -> Option<Prepared>); 11] = [
+const PASSES: [(&str, Pass); 11] = [
     ("zxing", |g| Some(Prepared::Zxing(g.clone()))),
     ("zxing-enlarged", |g| {
         enlarge_factor(g).map(|f| Prepared::Zxing(filters::enlarge(&padded(g), f)))

@@ -7,7 +7,7 @@
 //! deleted with the time, and one that comes back gets a new, higher token (as the reference
 //! service re-inserts changed rows). Pure: the caller passes `now` and does the file I/O.
 //!
-//! Cluster-wide tokens: with Redis, `AppState::sync_ledger_shared` keeps the ledger in a Redis
+//! Cluster-wide tokens: with Redis, `Live::sync_ledger_shared` keeps the ledger in a Redis
 //! hash (tokens from `INCR`, first claim wins with `HSETNX`), so every instance and every restart
 //! hands out the same increasing token for the same DSC; this pure ledger is then only the local
 //! copy (also persisted in `<data_dir>/sync-ledger.json`). Without Redis it is the ledger.

@@ -22,8 +22,8 @@ use std::time::Duration;
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::http::AppState;
 use crate::trust::formats::{self, Anchor, Context, Format, ListError};
+use crate::trust::live::Live;
 use crate::trust::model::{Dsc, TrustSnapshot};
 use crate::trust::sources::{self, FetchError, Fetched, SourceConfig, SourcesFile, Validators};
 use crate::trust::store::{Lock, SnapshotRecord, SourceRecord, Store};
@@ -219,7 +219,7 @@ impl Trust {
     }
 
     /// Refreshes source `id` now (the scheduled loops and the admin endpoint call this).
-    pub async fn refresh(&self, state: &AppState, id: &str) -> Result<Outcome, RefreshError> {
+    pub async fn refresh(&self, state: &Live, id: &str) -> Result<Outcome, RefreshError> {
         self.refresh_waiting(state, id, Duration::ZERO).await
     }
 
@@ -228,7 +228,7 @@ impl Trust {
     /// a peer was syncing it at that moment).
     async fn refresh_waiting(
         &self,
-        state: &AppState,
+        state: &Live,
         id: &str,
         wait: Duration,
     ) -> Result<Outcome, RefreshError> {
@@ -252,7 +252,7 @@ impl Trust {
 
     async fn refresh_locked(
         &self,
-        state: &AppState,
+        state: &Live,
         rt: &Runtime,
         now: OffsetDateTime,
     ) -> Result<Outcome, RefreshError> {
@@ -462,7 +462,7 @@ impl Trust {
     /// Publishes outside a refresh (start-up, local keys): under the sync lock (after
     /// `BOOTSTRAP_WAIT` without it, rather than not at all), on top of the newest shared snapshot, so that a snapshot computed from a stale view never replaces a
     /// peer's newer one (which would drop the peer's keys from every instance following it).
-    async fn publish_shared(&self, state: &AppState) {
+    async fn publish_shared(&self, state: &Live) {
         let lock = self
             .lock_waiting(BOOTSTRAP_LOCK_TTL_MS, BOOTSTRAP_WAIT)
             .await;
@@ -473,7 +473,7 @@ impl Trust {
 
     /// Merges every source's keys in force (and the local keys) into a new snapshot, stores
     /// and announces it, and swaps it in — unless the content is unchanged.
-    async fn publish(&self, state: &AppState) {
+    async fn publish(&self, state: &Live) {
         let mut dscs: Vec<Dsc> = self
             .inner
             .lock()
@@ -500,7 +500,7 @@ impl Trust {
     /// After a Redis outage (or a Redis that lost its data), pushes this instance's snapshot
     /// back when Redis holds an older one or none, so a snapshot published during the outage
     /// reaches every instance. Returns whether it pushed.
-    pub async fn republish_if_newer(&self, state: &AppState) -> bool {
+    pub async fn republish_if_newer(&self, state: &Live) -> bool {
         let Some(local) = state.snapshot.load_full() else {
             return false;
         };
@@ -525,7 +525,7 @@ impl Trust {
     }
 
     /// Adopts the stored snapshot if it is newer than the one in force; returns whether it did.
-    pub async fn adopt_newer(&self, state: &AppState) -> bool {
+    pub async fn adopt_newer(&self, state: &Live) -> bool {
         let local_version = state.snapshot.load_full().map_or(0, |s| s.version);
         // Without Redis there is no other instance to follow.
         match self.store.remote_version().await {
@@ -543,7 +543,7 @@ impl Trust {
         true
     }
 
-    fn adopt(&self, state: &AppState, record: &SnapshotRecord) {
+    fn adopt(&self, state: &Live, record: &SnapshotRecord) {
         let (mut dscs, bad) = record.dscs();
         if bad > 0 {
             tracing::warn!(
@@ -585,7 +585,7 @@ impl Trust {
 
     /// Start-up: the stored snapshot first (before any upstream answers), then one refresh of
     /// every enabled source; finally a snapshot exists even if every source failed.
-    pub async fn bootstrap(&self, state: &AppState) {
+    pub async fn bootstrap(&self, state: &Live) {
         if let Some(record) = self.store.load_snapshot().await {
             self.adopt(state, &record);
             state.sync_ledger_shared().await;
@@ -604,13 +604,13 @@ impl Trust {
     }
 
     /// Publishes a snapshot with the local keys set after [`Trust::bootstrap`].
-    pub async fn bootstrap_local(&self, state: &AppState) {
+    pub async fn bootstrap_local(&self, state: &Live) {
         if self.local_changed(state) {
             self.publish_shared(state).await;
         }
     }
 
-    fn local_changed(&self, state: &AppState) -> bool {
+    fn local_changed(&self, state: &Live) -> bool {
         let Some(snap) = state.snapshot.load_full() else {
             return true;
         };
@@ -650,88 +650,16 @@ pub fn next_delay(interval: Duration, failures: u32, jitter_unit: f64) -> Durati
     base.mul_f64(factor)
 }
 
-fn jitter() -> f64 {
+pub(crate) fn jitter() -> f64 {
     use ring::rand::SecureRandom;
     let mut b = [0u8; 2];
     let _ = ring::rand::SystemRandom::new().fill(&mut b);
     f64::from(u16::from_be_bytes(b)) / f64::from(u16::MAX)
 }
 
-/// Spawns the refresh loop of every enabled source and the snapshot follower (pub/sub and a
-/// one-second version poll). Call from within the actix/tokio runtime.
-pub fn spawn(state: std::sync::Arc<AppState>) {
-    let ids: Vec<(String, Duration)> = state
-        .trust
-        .configs()
-        .filter(|c| c.enabled)
-        .map(|c| (c.id.clone(), c.refresh_interval()))
-        .collect();
-    for (id, interval) in ids {
-        let state = std::sync::Arc::clone(&state);
-        actix_web::rt::spawn(async move {
-            let mut failures = 0u32;
-            loop {
-                tokio::time::sleep(next_delay(interval, failures, jitter())).await;
-                match state.trust.refresh(&state, &id).await {
-                    Ok(Outcome::Skipped) => {}
-                    Ok(_) => failures = 0,
-                    Err(_) => failures = failures.saturating_add(1),
-                }
-            }
-        });
-    }
-    let poller = std::sync::Arc::clone(&state);
-    actix_web::rt::spawn(async move {
-        let mut ticks = 0u64;
-        loop {
-            tokio::time::sleep(Duration::from_secs(1)).await;
-            let adopted = poller.trust.adopt_newer(&poller).await;
-            if !adopted {
-                poller.trust.republish_if_newer(&poller).await;
-            }
-            if !adopted && ticks.is_multiple_of(10) {
-                // Reconcile the app-sync ledger now and then (catches up after outages).
-                poller.sync_ledger_shared().await;
-            }
-            ticks = ticks.wrapping_add(1);
-        }
-    });
-    if let Some(url) = state.settings.redis_url.clone() {
-        let follower = std::sync::Arc::clone(&state);
-        actix_web::rt::spawn(async move { follow(follower, url).await });
-    }
-}
-
-/// Subscribes to snapshot announcements, reconnecting forever.
-async fn follow(state: std::sync::Arc<AppState>, url: String) {
-    use futures_util::StreamExt;
-    let channel = state.trust.store.channel();
-    loop {
-        let subscribed = async {
-            let client = redis::Client::open(url.as_str()).ok()?;
-            let mut pubsub =
-                tokio::time::timeout(Duration::from_secs(2), client.get_async_pubsub())
-                    .await
-                    .ok()?
-                    .ok()?;
-            pubsub.subscribe(&channel).await.ok()?;
-            Some(pubsub)
-        }
-        .await;
-        if let Some(mut pubsub) = subscribed {
-            let mut messages = pubsub.on_message();
-            while messages.next().await.is_some() {
-                state.trust.adopt_newer(&state).await;
-            }
-        }
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    }
-}
-
 /// Parses a format name as configuration and the CLI spell it.
 pub fn parse_format(name: &str) -> Option<Format> {
-    use clap::ValueEnum;
-    Format::from_str(name, true).ok()
+    Format::parse(name)
 }
 
 #[cfg(test)]
@@ -754,5 +682,9 @@ mod tests {
         assert!(next_delay(hour, 0, 1.0) <= hour.mul_f64(1.1));
         assert_eq!(parse_format("de-signed"), Some(Format::DeSigned));
         assert_eq!(parse_format("x"), None);
+        assert_eq!(parse_format("WHO-DID"), Some(Format::WhoDid));
+        for f in Format::ALL {
+            assert_eq!(parse_format(f.name()), Some(f));
+        }
     }
 }

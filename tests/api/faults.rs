@@ -264,7 +264,7 @@ async fn redis_outage_under_load_costs_no_request_and_no_verdict() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     // A snapshot published during the outage (A ingests a new list; Redis cannot take it).
     std::fs::write(&list, format!("{}{}", p1.pem, p2.pem)).unwrap();
-    a.state.trust.refresh(&a.state, "de").await.unwrap();
+    a.state.trust.refresh("de").await.unwrap();
     let qr2 = hc1_now(&p2);
     while outage.elapsed() < Duration::from_secs(10) {
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -288,8 +288,8 @@ async fn redis_outage_under_load_costs_no_request_and_no_verdict() {
     eprintln!("fault suite [redis outage]: B converged {converged:?} after the Redis restart");
     tally.assert_clean(200, false);
     assert_eq!(
-        a.state.snapshot.load_full().unwrap().id,
-        b.state.snapshot.load_full().unwrap().id
+        a.state.trust.snapshot.load_full().unwrap().id,
+        b.state.trust.snapshot.load_full().unwrap().id
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -366,7 +366,7 @@ async fn upstream_faults_under_load_cost_no_key_and_no_verdict() {
     for (mode, code) in faults {
         set(mode);
         for (app, in_force) in [&a, &b].into_iter().zip(&in_force) {
-            let err = app.state.trust.refresh(&app.state, "de").await.unwrap_err();
+            let err = app.state.trust.refresh("de").await.unwrap_err();
             assert_eq!(err.code(), code, "{err}");
             assert_eq!(
                 &kids(&app.state),
@@ -392,7 +392,7 @@ async fn upstream_faults_under_load_cost_no_key_and_no_verdict() {
     // Healthy again: the source recovers, the same keys stay in force.
     set(Mode::Normal(good_list));
     for (app, in_force) in [&a, &b].into_iter().zip(&in_force) {
-        app.state.trust.refresh(&app.state, "de").await.unwrap();
+        app.state.trust.refresh("de").await.unwrap();
         assert_eq!(status_code(&app.state, "de"), None);
         assert_eq!(&kids(&app.state), in_force);
     }

@@ -12,6 +12,8 @@ mod faults;
 mod helpers;
 mod limits;
 mod openapi;
+#[path = "../common/photo.rs"]
+mod photo;
 mod privacy;
 mod publish;
 #[path = "../core/support.rs"]

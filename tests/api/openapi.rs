@@ -4,7 +4,7 @@ use super::helpers::*;
 
 #[tokio::test]
 async fn openapi_document_has_not_drifted() {
-    let generated = dcc_gateway::openapi::json();
+    let generated = dcc_gateway::http::openapi::json();
     let committed =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json"))
             .unwrap_or_default();

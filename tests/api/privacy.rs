@@ -122,6 +122,7 @@ async fn new_snapshot_makes_the_cache_miss_and_metrics_have_the_series() {
     assert_eq!(app.state.cache.len(), 1, "a repeated QR is a hit");
     let other = signer(Alg::Es256);
     app.state
+        .trust
         .swap_snapshot(dcc_gateway::trust::model::TrustSnapshot::new(
             2,
             [s.dsc.clone(), other.dsc.clone()],

@@ -307,8 +307,8 @@ async fn a_partner_instance_verifies_vn_certificates_across_rotation_and_expiry(
     let mut keys = KeySet::load(&v.data).unwrap();
     keys.rotate(&v.publish, dcc_gateway::clock::now()).unwrap();
     let qr_new = issue_now(&v.data);
-    a.state.trust.refresh(&a.state, "VN").await.unwrap();
-    let got = b.state.trust.refresh(&b.state, "vn-gateway").await.unwrap();
+    a.state.trust.refresh("VN").await.unwrap();
+    let got = b.state.trust.refresh("vn-gateway").await.unwrap();
     assert_eq!(
         got,
         dcc_gateway::trust::refresh::Outcome::Updated {

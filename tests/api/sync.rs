@@ -101,6 +101,7 @@ async fn app_sync_protocol() {
     let since = dcc_gateway::util::rfc3339(dcc_gateway::clock::now());
     let last = first.last().unwrap().0;
     app.state
+        .trust
         .swap_snapshot(TrustSnapshot::new(2, [a.dsc.clone(), c.dsc.clone()]));
     let next = drain(&app, Some(last)).await;
     assert_eq!(

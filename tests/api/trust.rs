@@ -155,6 +155,7 @@ pub fn url_source(id: &str, url: &str, max_bytes: u64) -> SourceConfig {
 
 pub fn kids(state: &AppState) -> Vec<String> {
     let mut k: Vec<String> = state
+        .trust
         .snapshot
         .load_full()
         .map(|s| s.iter().map(|d| d.kid.to_base64()).collect())
@@ -185,7 +186,7 @@ async fn a_misbehaving_upstream_never_costs_a_key_in_force() {
     );
     let set = |m: Mode| *up.mode.lock().unwrap() = m;
 
-    let got = state.trust.refresh(&state, "de").await.unwrap();
+    let got = state.trust.refresh("de").await.unwrap();
     assert_eq!(
         got,
         Outcome::Updated {
@@ -197,10 +198,7 @@ async fn a_misbehaving_upstream_never_costs_a_key_in_force() {
     assert_eq!(good.len(), 4);
 
     // The ETag comes back as If-None-Match and a 304 changes nothing.
-    assert_eq!(
-        state.trust.refresh(&state, "de").await.unwrap(),
-        Outcome::Unchanged
-    );
+    assert_eq!(state.trust.refresh("de").await.unwrap(), Outcome::Unchanged);
     assert!(
         up.hits
             .lock()
@@ -223,7 +221,7 @@ async fn a_misbehaving_upstream_never_costs_a_key_in_force() {
     for (mode, code) in cases {
         set(mode);
         let started = Instant::now();
-        let err = state.trust.refresh(&state, "de").await.unwrap_err();
+        let err = state.trust.refresh("de").await.unwrap_err();
         assert_eq!(err.code(), code, "{err}");
         assert!(
             started.elapsed() < Duration::from_secs(5),
@@ -241,7 +239,7 @@ async fn a_misbehaving_upstream_never_costs_a_key_in_force() {
         assert_eq!(st.dscs, 4);
     }
     assert!(matches!(
-        state.trust.refresh(&state, "de").await,
+        state.trust.refresh("de").await,
         Err(RefreshError::Fetch(
             FetchError::Timeout | FetchError::Http(_) | FetchError::TooLarge(_)
         )) | Err(RefreshError::List(_))
@@ -250,7 +248,7 @@ async fn a_misbehaving_upstream_never_costs_a_key_in_force() {
 
     // Upstream healthy again with one more key and one fewer: accepted, the diff is counted.
     set(Mode::Normal(bundle(&[&ps[0], &ps[1], &ps[2], &ps[4]])));
-    let got = state.trust.refresh(&state, "de").await.unwrap();
+    let got = state.trust.refresh("de").await.unwrap();
     assert_eq!(
         got,
         Outcome::Updated {
@@ -348,7 +346,7 @@ async fn instances_share_snapshots_through_redis_and_survive_its_loss() {
 
     // A ingests a new list; B serves it within 2 seconds.
     std::fs::write(&list, bundle(&[&p1, &p2])).unwrap();
-    let got = a.state.trust.refresh(&a.state, "de").await.unwrap();
+    let got = a.state.trust.refresh("de").await.unwrap();
     assert_eq!(
         got,
         Outcome::Updated {
@@ -373,8 +371,8 @@ async fn instances_share_snapshots_through_redis_and_survive_its_loss() {
         "{metrics}"
     );
     assert!(metrics.contains("dccgw_trust_source_failing{source=\"de\"} 0"));
-    let va = a.state.snapshot.load_full().unwrap().version;
-    let vb = b.state.snapshot.load_full().unwrap().version;
+    let va = a.state.trust.snapshot.load_full().unwrap().version;
+    let vb = b.state.trust.snapshot.load_full().unwrap().version;
     assert_eq!(va, vb);
 
     // An instance restarted with its upstream gone (and a fresh data dir, so only Redis has
@@ -383,7 +381,7 @@ async fn instances_share_snapshots_through_redis_and_survive_its_loss() {
     gone.path = Some(dir.join("missing.pem"));
     let c = spawn_instance(with_redis("c"), vec![gone]);
     assert_eq!(c.verdict(&qr2).await["valid"], true);
-    assert_eq!(c.state.snapshot.load_full().unwrap().version, va);
+    assert_eq!(c.state.trust.snapshot.load_full().unwrap().version, va);
     let st = c.state.trust.statuses();
     assert_eq!(st[0].last_error.as_ref().unwrap().code, "FETCH_IO");
 
@@ -404,7 +402,7 @@ async fn instances_share_snapshots_through_redis_and_survive_its_loss() {
     // A refresh while Redis is down still lands locally.
     let p3 = partner("DE", 3);
     std::fs::write(&list, bundle(&[&p1, &p2, &p3])).unwrap();
-    a.state.trust.refresh(&a.state, "de").await.unwrap();
+    a.state.trust.refresh("de").await.unwrap();
     assert_eq!(a.verdict(&hc1_now(&p3)).await["valid"], true);
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -556,13 +554,13 @@ async fn an_empty_local_folder_is_empty_not_failing_until_it_held_keys() {
     // A certificate arrives: ok, and it verifies.
     let p = partner("VN", 7);
     std::fs::write(dir.join("dsc/a.pem"), bundle(&[&p])).unwrap();
-    app.state.trust.refresh(&app.state, "vn").await.unwrap();
+    app.state.trust.refresh("vn").await.unwrap();
     assert_eq!(status(&app), ("ok".to_owned(), None));
     assert_eq!(app.verdict(&hc1_now(&p)).await["valid"], true);
 
     // Emptied after holding keys: a failure, and the last good copy stays in force.
     std::fs::remove_file(dir.join("dsc/a.pem")).unwrap();
-    assert!(app.state.trust.refresh(&app.state, "vn").await.is_err());
+    assert!(app.state.trust.refresh("vn").await.is_err());
     assert_eq!(
         status(&app),
         ("failing".to_owned(), Some("LIST_EMPTY".to_owned()))

@@ -194,6 +194,44 @@ async fn batch_keeps_input_order_and_enforces_its_size() {
 }
 
 #[tokio::test]
+async fn image_formats_are_read_from_the_bytes_not_the_declared_type() {
+    let s = signer(Alg::Es256);
+    let app = spawn_app(settings(), Some(snapshot(&[&s])));
+    let qr = hc1(&s, &vaccination());
+    let m = super::photo::Modules::new(&qr, qrcode::EcLevel::Q);
+    let flat = super::photo::flat(&m, 3.0, 4.0);
+    for (declared, bytes) in [
+        ("image/webp", super::photo::webp(&flat)),
+        ("image/png", super::photo::jpeg(&flat, 70)), // a JPEG named .png
+        ("image/heic", super::photo::png(&flat)),     // any image type: the bytes decide
+    ] {
+        let res = client()
+            .post(app.url("/v1/verify/image?at=2021-06-01T00:00:00Z"))
+            .bearer_auth(KEY_PARTNER)
+            .header("content-type", declared)
+            .body(bytes)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{declared}");
+        assert_eq!(
+            res.json::<Value>().await.unwrap()["valid"],
+            true,
+            "{declared}"
+        );
+    }
+    let res = client()
+        .post(app.url("/v1/verify/image"))
+        .bearer_auth(KEY_PARTNER)
+        .header("content-type", "text/plain")
+        .body(super::photo::png(&flat))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+}
+
+#[tokio::test]
 async fn image_upload_raw_and_multipart() {
     let s = signer(Alg::Es256);
     let app = spawn_app(settings(), Some(snapshot(&[&s])));

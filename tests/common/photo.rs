@@ -142,11 +142,12 @@ fn homography(from: [(f64, f64); 4], to: [(f64, f64); 4]) -> [f64; 9] {
             .max_by(|&p, &q| a[p][col].abs().total_cmp(&a[q][col].abs()))
             .unwrap();
         a.swap(col, pivot);
-        for row in 0..8 {
-            if row != col {
-                let k = a[row][col] / a[col][col];
-                for c in col..9 {
-                    a[row][c] -= k * a[col][c];
+        let pivot_row = a[col];
+        for (r, row) in a.iter_mut().enumerate() {
+            if r != col {
+                let k = row[col] / pivot_row[col];
+                for (v, p) in row.iter_mut().zip(pivot_row).skip(col) {
+                    *v -= k * p;
                 }
             }
         }

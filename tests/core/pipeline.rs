@@ -510,3 +510,36 @@ fn both_backends_agree_on_good_and_tampered_signatures() {
         }
     }
 }
+
+#[test]
+fn an_rsa_1024_signer_is_refused_for_its_key_size_not_its_algorithm() {
+    // A DSC carrying an RSA-1024 key (real ones exist): the certificate says PS256, which is
+    // right for RSA; the key is too small, and the verdict says so.
+    let base = signer(Alg::Es256);
+    let mut weak = base.dsc.clone();
+    weak.key = dcc_gateway::crypto::PublicKey::Rsa {
+        der: vec![0x30, 0x00],
+        bits: 1024,
+    };
+    let snap = TrustSnapshot::new(1, [weak]);
+    let cose = dcc_gateway::hcert::encode::sign1(
+        claims_for(&vaccination()),
+        &base.dsc.kid.0,
+        Alg::Ps256,
+        |_| Ok::<_, std::convert::Infallible>(vec![7u8; 128]),
+    )
+    .unwrap();
+    let r = run(&dcc_gateway::hcert::encode::wrap(&cose), &snap, T0);
+    assert_eq!(codes(&r), [ErrorCode::KeyUnsupported]);
+    assert!(r.errors[0].message.contains("1024 bits"), "{:?}", r.errors);
+    // ES256 against that key is the algorithm that does not fit.
+    let es = dcc_gateway::hcert::encode::sign1(
+        claims_for(&vaccination()),
+        &base.dsc.kid.0,
+        Alg::Es256,
+        |_| Ok::<_, std::convert::Infallible>(vec![7u8; 64]),
+    )
+    .unwrap();
+    let r = run(&dcc_gateway::hcert::encode::wrap(&es), &snap, T0);
+    assert_eq!(codes(&r), [ErrorCode::AlgUnsupported]);
+}

@@ -521,6 +521,94 @@ mod tests {
     }
 
     #[test]
+    fn nulls_at_any_depth_are_absent_with_a_warning_naming_the_path() {
+        let mut t = json!({
+            "ver": "1.3.0",
+            "nam": {"fnt": "TRAN", "gn": null},
+            "dob": "1990-12-01",
+            "t": [{
+                "tg": "840539006", "tt": "LP217198-3", "ma": null, "nm": null,
+                "sc": "2021-05-30T08:00:00Z", "tr": "260415000", "tc": "Bach Mai", "co": "VN",
+                "is": "Ministry of Health of Viet Nam", "ci": "URN:UVCI:01:VN:T1"
+            }],
+            "v": null
+        });
+        let report = validate(&t);
+        assert_eq!(report.cert_type, Some(CertType::Test));
+        assert!(
+            report.schema_errors.is_empty(),
+            "{:?}",
+            report.schema_errors
+        );
+        let warnings: Vec<&str> = report
+            .schema_warnings
+            .iter()
+            .map(|f| f.message.as_str())
+            .collect();
+        for path in ["/nam/gn", "/t/0/ma", "/t/0/nm", "/v"] {
+            assert!(
+                warnings
+                    .iter()
+                    .any(|w| w.starts_with(&format!("{path} is null"))),
+                "{path}: {warnings:?}"
+            );
+        }
+        // Without nulls there is nothing to warn about; a real violation stays an error.
+        t["t"][0]["tt"] = json!(7);
+        let report = validate(&t);
+        assert!(
+            report
+                .schema_errors
+                .iter()
+                .any(|f| f.message.contains("/t/0/tt"))
+        );
+    }
+
+    #[test]
+    fn newest_schema_rescues_a_payload_its_own_version_refuses_with_a_warning() {
+        let mut old = vaccination();
+        old["ver"] = json!("1.0.0");
+        old["dob"] = json!("1963");
+        let report = validate(&old);
+        assert!(
+            report.schema_errors.is_empty(),
+            "{:?}",
+            report.schema_errors
+        );
+        let w = &report.schema_warnings;
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(
+            w[0].message.contains("1.0.0") && w[0].message.contains("1.3.3"),
+            "{w:?}"
+        );
+        assert!(w[0].message.contains("/dob"), "{w:?}");
+        // A violation of every schema stays an error, reported against the payload's own.
+        old["v"][0]["co"] = json!("");
+        let report = validate(&old);
+        assert!(!report.schema_errors.is_empty());
+        assert!(report.schema_warnings.is_empty());
+    }
+
+    #[test]
+    fn two_entries_of_one_type_are_invalid_under_every_schema() {
+        for ver in ["1.0.0", "1.3.0"] {
+            let mut two = vaccination();
+            two["ver"] = json!(ver);
+            let entry = two["v"][0].clone();
+            two["v"] = json!([entry.clone(), entry]);
+            let report = validate(&two);
+            assert!(
+                report
+                    .schema_errors
+                    .iter()
+                    .any(|f| f.message.contains("exactly one entry")),
+                "{ver}: {:?}",
+                report.schema_errors
+            );
+        }
+    }
+
+    #[test]
     fn schema_errors_name_the_path_not_the_value() {
         let mut bad = vaccination();
         bad["nam"]["fnt"] = json!("nguyen lower");

@@ -34,7 +34,7 @@ use crate::trust::model::{Dsc, Kid};
 pub use crate::trust::validate::Anchor;
 
 /// A trust-list format (the `format` of a source in `trust-lists/sources.toml`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Format {
     /// EU DCC Gateway `/trustList` JSON array of TrustListItem.
@@ -50,6 +50,22 @@ pub enum Format {
 }
 
 impl Format {
+    /// Every format, in the order of the docs.
+    pub const ALL: [Format; 5] = [
+        Format::EuJson,
+        Format::DeSigned,
+        Format::SeJws,
+        Format::WhoDid,
+        Format::Pem,
+    ];
+
+    /// The format named `name` (case-insensitive), as configuration and the CLI spell it.
+    pub fn parse(name: &str) -> Option<Format> {
+        Format::ALL
+            .into_iter()
+            .find(|f| f.name().eq_ignore_ascii_case(name))
+    }
+
     /// The name used in configuration and on the command line.
     pub const fn name(self) -> &'static str {
         match self {

@@ -5,6 +5,8 @@
 //! `--json`, stdout is exactly one `VerificationResult` object, valid or not; diagnostics about
 //! the trust files go to stderr.
 
+pub mod trust_list;
+
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -136,7 +138,7 @@ pub enum TrustListCommand {
 
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = parse_format_arg)]
     pub format: crate::trust::formats::Format,
     /// Pinned anchor: certificate(s) or public key (PEM or DER).
     #[arg(long, value_name = "FILE")]
@@ -248,7 +250,11 @@ fn parse_at(s: &str) -> Result<OffsetDateTime, String> {
 /// Runs the parsed command and returns the process exit code.
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
-        Command::Serve(args) => match crate::serve::run(&args) {
+        Command::Serve(args) => match crate::serve::run(&crate::serve::Overrides {
+            config: args.config,
+            bind: args.bind,
+            data_dir: args.data_dir,
+        }) {
             Ok(()) => ExitCode::SUCCESS,
             Err(message) => {
                 eprintln!("error: {message}");
@@ -274,7 +280,7 @@ pub fn run(cli: Cli) -> ExitCode {
             }
         },
         Command::Openapi { out } => {
-            let doc = crate::openapi::json();
+            let doc = crate::http::openapi::json();
             let written = if out.as_os_str() == "-" {
                 writeln!(std::io::stdout(), "{doc}").map_err(|e| e.to_string())
             } else {
@@ -296,24 +302,20 @@ pub fn run(cli: Cli) -> ExitCode {
                 ExitCode::from(EXIT_USAGE)
             }
         },
-        Command::TrustList(TrustListCommand::Check(args)) => {
-            match crate::trust::check::check(&args) {
-                Ok(code) => ExitCode::from(code),
-                Err(message) => {
-                    eprintln!("error: {message}");
-                    ExitCode::from(EXIT_USAGE)
-                }
+        Command::TrustList(TrustListCommand::Check(args)) => match trust_list::check(&args) {
+            Ok(code) => ExitCode::from(code),
+            Err(message) => {
+                eprintln!("error: {message}");
+                ExitCode::from(EXIT_USAGE)
             }
-        }
-        Command::TrustList(TrustListCommand::Export(args)) => {
-            match crate::trust::check::export(&args) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(message) => {
-                    eprintln!("error: {message}");
-                    ExitCode::from(EXIT_USAGE)
-                }
+        },
+        Command::TrustList(TrustListCommand::Export(args)) => match trust_list::export(&args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(message) => {
+                eprintln!("error: {message}");
+                ExitCode::from(EXIT_USAGE)
             }
-        }
+        },
         Command::Verify(args) => match verify(&args) {
             Ok(code) => ExitCode::from(code),
             Err(message) => {
@@ -322,6 +324,17 @@ pub fn run(cli: Cli) -> ExitCode {
             }
         },
     }
+}
+
+/// `--format`: the domain enum stays free of clap; the CLI maps names to it here.
+fn parse_format_arg(name: &str) -> Result<crate::trust::formats::Format, String> {
+    crate::trust::formats::Format::parse(name).ok_or_else(|| {
+        let names: Vec<&str> = crate::trust::formats::Format::ALL
+            .iter()
+            .map(|f| f.name())
+            .collect();
+        format!("unknown format {name:?}; one of {}", names.join(", "))
+    })
 }
 
 /// Loads the trust material named on the command line into a snapshot.

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::cli::{CheckArgs, EXIT_INVALID, EXIT_VALID, ExportArgs, ExportFormat};
+use super::{CheckArgs, EXIT_INVALID, EXIT_VALID, ExportArgs, ExportFormat};
 use crate::trust::formats::{self, Anchor, Context, Rejected};
 use crate::trust::sources::{self, Fetched, Validators};
 
@@ -161,7 +161,7 @@ pub fn export(args: &ExportArgs) -> Result<(), String> {
     let record = rt.block_on(async {
         let cell = std::sync::Arc::new(std::sync::OnceLock::new());
         if let Some(url) = &settings.redis_url {
-            crate::http::connect_redis_once(url, &cell, Duration::from_secs(2)).await;
+            crate::redis::connect_once(url, &cell, Duration::from_secs(2)).await;
         }
         let store = crate::trust::store::Store::new(
             cell,
