@@ -74,8 +74,11 @@ pub async fn start_trust(state: &Arc<AppState>) -> Result<(), String> {
 fn init_logging(format: &str) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_env("DCCGW_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    // Colour only on a terminal: redirected logs (files, journald, docker) stay plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi)
         .with_target(false);
     let _ = if format == "json" {
         builder.json().try_init()

@@ -13,7 +13,7 @@ use serde::Serialize;
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ApiError {
-    #[error("the request body is not valid: {0}")]
+    #[error("the request is not valid: {0}")]
     BadRequest(&'static str),
     #[error("an API key is required (Authorization: Bearer … or X-API-Key)")]
     MissingKey,

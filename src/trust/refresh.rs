@@ -409,8 +409,13 @@ impl Trust {
         let at = crate::util::rfc3339(now);
         match result {
             Ok(Outcome::Skipped) => {}
-            Ok(Outcome::Empty) => {
-                if s.status != "empty" {
+            Ok(outcome) => {
+                let status = if *outcome == Outcome::Empty {
+                    "empty"
+                } else {
+                    "ok"
+                };
+                if status == "empty" && s.status != "empty" {
                     tracing::info!(source = id, "trust source folder holds no certificate yet");
                 }
                 s.last_attempt = Some(at.clone());
@@ -418,16 +423,7 @@ impl Trust {
                 s.last_error = None;
                 s.consecutive_failures = 0;
                 s.refreshes_ok += 1;
-                s.status = "empty".into();
-                s.dscs = dscs;
-            }
-            Ok(_) => {
-                s.last_attempt = Some(at.clone());
-                s.last_success = Some(at);
-                s.last_error = None;
-                s.consecutive_failures = 0;
-                s.refreshes_ok += 1;
-                s.status = "ok".into();
+                s.status = status.into();
                 s.dscs = dscs;
             }
             Err(e) => {
