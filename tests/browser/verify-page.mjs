@@ -65,6 +65,22 @@ try {
   for (const c of env('EXPECT_COUNTRIES').split(',')) {
     assert.match(countries, new RegExp(`\\b${c}\\b`), `country ${c} listed`);
   }
+  // Counts read as English and instants without nanoseconds.
+  const summary = await page.locator('#trust-body > p').first().innerText();
+  assert.doesNotMatch(summary, /\b1 (signer keys|countries)\b/, summary);
+  assert.match(summary, /signer keys? from \d+ countr(y|ies)\./, summary);
+  assert.doesNotMatch(await page.locator('#trust-body').innerText(), /\.\d{6,}Z/, 'raw nanosecond timestamps');
+  // Sources on a phone: whole words, never "disable/d".
+  assert.match(await page.locator('#trust-body').innerText(), /disabled/, 'the disabled source is listed');
+  for (const cell of await page.locator('#trust-body table:nth-of-type(2) td:nth-child(3)').all()) {
+    // Line boxes of the cell's text (the cell itself is as tall as its row).
+    const lines = await cell.evaluate((e) => {
+      const r = document.createRange();
+      r.selectNodeContents(e);
+      return new Set([...r.getClientRects()].map((b) => Math.round(b.top))).size;
+    });
+    assert.ok(lines <= 1, `the one-word health cell wraps: ${await cell.innerText()}`);
+  }
   await page.getByRole('heading', { name: 'Trusted keys' }).scrollIntoViewIfNeeded();
   await page.screenshot({ path: `${shots}/4-trust.png`, fullPage: true });
 

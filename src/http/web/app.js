@@ -41,7 +41,10 @@
   }
   function day(s) { return s ? String(s).slice(0, 10) : '—'; }
 
+  // Server messages mark names with Markdown backticks; on the page they are quotes.
+  function plain(text) { return String(text).replace(/`([^`]*)`/g, '\u201c$1\u201d'); }
   function showError(message) {
+    message = plain(message);
     var box = $('result');
     box.textContent = '';
     var card = el('div', 'card invalid');
@@ -60,14 +63,14 @@
     if (problems.length) {
       var ul = el('ul', 'reasons');
       problems.forEach(function (f) {
-        var li = el('li', null, (REASONS[f.code] || f.message) + ' (' + f.code + ')');
+        var li = el('li', null, (REASONS[f.code] || plain(f.message)) + ' (' + f.code + ')');
         ul.appendChild(li);
       });
       card.appendChild(ul);
     }
     if ((r.warnings || []).length) {
       var wl = el('ul', 'reasons');
-      r.warnings.forEach(function (f) { wl.appendChild(el('li', null, 'Note: ' + (REASONS[f.code] || f.message))); });
+      r.warnings.forEach(function (f) { wl.appendChild(el('li', null, 'Note: ' + (REASONS[f.code] || plain(f.message)))); });
       card.appendChild(wl);
     }
     var c = r.certificate;
@@ -91,7 +94,7 @@
       });
       card.appendChild(dl);
     }
-    card.appendChild(el('p', 'help', 'Checked at ' + r.checked_at));
+    card.appendChild(el('p', 'help', 'Checked at ' + when(r.checked_at)));
     box.appendChild(card);
     card.setAttribute('tabindex', '-1');
     card.focus();
@@ -130,12 +133,21 @@
     handle(fetch('/v1/verify/image' + query(), { method: 'POST', headers: headers(), body: form }));
   });
 
+  // "1 signer key", "3 signer keys".
+  function count(n, one, many) { return n + ' ' + (n === 1 ? one : many); }
+  // RFC 3339 with nanoseconds → "2026-12-03 13:02 UTC" (the exact value stays in the tooltip).
+  function when(ts) {
+    if (!ts) { return '—'; }
+    var m = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})/.exec(ts);
+    return m ? m[1] + ' ' + m[2] + ' UTC' : ts;
+  }
   function loadTrust() {
     var box = $('trust-body');
     fetch('/v1/trust/summary').then(function (r) { return r.json(); }).then(function (t) {
       box.textContent = '';
-      box.appendChild(el('p', null, t.dscs + ' signer keys from ' + t.countries.length + ' countries. Snapshot ' +
-        (t.trust_snapshot || '—') + ' (version ' + (t.snapshot_version || '—') + '), loaded ' + (t.loaded_at || '—') + '.'));
+      box.appendChild(el('p', null, count(t.dscs, 'signer key', 'signer keys') + ' from ' +
+        count(t.countries.length, 'country', 'countries') + '. Snapshot ' +
+        (t.trust_snapshot || '—') + ' (version ' + (t.snapshot_version || '—') + '), loaded ' + when(t.loaded_at) + '.'));
       var table = el('table');
       table.setAttribute('data-testid', 'countries');
       var cap = el('caption', null, 'Countries'); table.appendChild(cap);
@@ -151,7 +163,8 @@
       st.appendChild(sh);
       t.sources.forEach(function (s) {
         var tr = el('tr');
-        [s.source, s.dscs, s.status, s.last_refresh || '—'].forEach(function (x) { tr.appendChild(el('td', null, x)); });
+        [s.source, s.dscs, s.status, when(s.last_refresh)].forEach(function (x) { tr.appendChild(el('td', null, x)); });
+        if (s.last_refresh) { tr.lastChild.title = s.last_refresh; }
         st.appendChild(tr);
       });
       box.appendChild(st);
