@@ -72,14 +72,26 @@ fn parse_at(at: Option<&str>) -> Result<OffsetDateTime, ApiError> {
     }
 }
 
-fn with_limits(
-    mut res: actix_web::HttpResponseBuilder,
-    a: Allowance,
-) -> actix_web::HttpResponseBuilder {
-    res.insert_header(("RateLimit-Limit", a.limit.to_string()));
-    res.insert_header(("RateLimit-Remaining", a.remaining.to_string()));
-    res.insert_header(("RateLimit-Reset", a.reset_secs.to_string()));
-    res.insert_header((header::CACHE_CONTROL, "no-store"));
+/// The answer of an admitted verify request, error or not, with the caller's quota headers
+/// (a client that sent a bad body still learns what it has left).
+fn with_limits(answer: Result<HttpResponse, ApiError>, a: Allowance) -> HttpResponse {
+    use actix_web::ResponseError;
+    use actix_web::http::header::{HeaderName, HeaderValue};
+    let mut res = answer.unwrap_or_else(|e| e.error_response());
+    let h = res.headers_mut();
+    h.insert(
+        HeaderName::from_static("ratelimit-limit"),
+        HeaderValue::from(a.limit),
+    );
+    h.insert(
+        HeaderName::from_static("ratelimit-remaining"),
+        HeaderValue::from(a.remaining),
+    );
+    h.insert(
+        HeaderName::from_static("ratelimit-reset"),
+        HeaderValue::from(a.reset_secs),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res
 }
 
@@ -163,47 +175,51 @@ pub async fn verify(
     let started = Instant::now();
     METRICS.requests_verify.inc();
     let allowance = admit(&req, &state, Endpoint::Verify).await?;
-    let body = read_body(
-        payload,
-        state.settings.http.max_body_bytes,
-        state.settings.http.body_timeout(),
-    )
-    .await?;
-    let (qr, opts) = match content_type(&req).as_str() {
-        "application/json" => {
-            let r: VerifyRequest = serde_json::from_slice(&body)
-                .map_err(|_| ApiError::BadRequest("JSON does not match VerifyRequest"))?;
-            let opts = VerifyOptions {
-                at: parse_at(r.at.as_deref())?,
-                detail: r.detail.unwrap_or_default(),
-                strict_valuesets: r
-                    .strict_valuesets
-                    .unwrap_or(state.settings.strict_valuesets),
-            };
-            (r.qr, opts)
-        }
-        "text/plain" => {
-            let text = std::str::from_utf8(&body)
-                .map_err(|_| ApiError::BadRequest("the text body is not UTF-8"))?;
-            let text = text.strip_suffix('\n').unwrap_or(text);
-            let text = text.strip_suffix('\r').unwrap_or(text);
-            let opts = VerifyOptions {
-                strict_valuesets: state.settings.strict_valuesets,
-                ..VerifyOptions::at(crate::clock::now())
-            };
-            (text.to_owned(), opts)
-        }
-        _ => {
-            return Err(ApiError::UnsupportedMediaType(
-                "use application/json or text/plain",
-            ));
-        }
-    };
-    let snap = snapshot(&state)?;
-    let result = verify_cached(&state, &snap, &qr, &opts);
-    METRICS.observe_latency(started.elapsed());
-    log_verdict("verify", &result, started);
-    Ok(with_limits(HttpResponse::Ok(), allowance).json(result))
+    let answer: Result<HttpResponse, ApiError> = async {
+        let body = read_body(
+            payload,
+            state.settings.http.max_body_bytes,
+            state.settings.http.body_timeout(),
+        )
+        .await?;
+        let (qr, opts) = match content_type(&req).as_str() {
+            "application/json" => {
+                let r: VerifyRequest = serde_json::from_slice(&body)
+                    .map_err(|_| ApiError::BadRequest("JSON does not match VerifyRequest"))?;
+                let opts = VerifyOptions {
+                    at: parse_at(r.at.as_deref())?,
+                    detail: r.detail.unwrap_or_default(),
+                    strict_valuesets: r
+                        .strict_valuesets
+                        .unwrap_or(state.settings.strict_valuesets),
+                };
+                (r.qr, opts)
+            }
+            "text/plain" => {
+                let text = std::str::from_utf8(&body)
+                    .map_err(|_| ApiError::BadRequest("the text body is not UTF-8"))?;
+                let text = text.strip_suffix('\n').unwrap_or(text);
+                let text = text.strip_suffix('\r').unwrap_or(text);
+                let opts = VerifyOptions {
+                    strict_valuesets: state.settings.strict_valuesets,
+                    ..VerifyOptions::at(crate::clock::now())
+                };
+                (text.to_owned(), opts)
+            }
+            _ => {
+                return Err(ApiError::UnsupportedMediaType(
+                    "use application/json or text/plain",
+                ));
+            }
+        };
+        let snap = snapshot(&state)?;
+        let result = verify_cached(&state, &snap, &qr, &opts);
+        METRICS.observe_latency(started.elapsed());
+        log_verdict("verify", &result, started);
+        Ok(HttpResponse::Ok().json(result))
+    }
+    .await;
+    Ok(with_limits(answer, allowance))
 }
 
 /// Verify up to 100 QR codes; results in input order.
@@ -226,47 +242,51 @@ pub async fn batch(
     let started = Instant::now();
     METRICS.requests_batch.inc();
     let allowance = admit(&req, &state, Endpoint::Batch).await?;
-    let body = read_body(
-        payload,
-        state.settings.http.max_batch_body_bytes,
-        state.settings.http.body_timeout(),
-    )
-    .await?;
-    if content_type(&req) != "application/json" {
-        return Err(ApiError::UnsupportedMediaType("use application/json"));
+    let answer: Result<HttpResponse, ApiError> = async {
+        let body = read_body(
+            payload,
+            state.settings.http.max_batch_body_bytes,
+            state.settings.http.body_timeout(),
+        )
+        .await?;
+        if content_type(&req) != "application/json" {
+            return Err(ApiError::UnsupportedMediaType("use application/json"));
+        }
+        let r: BatchRequest = serde_json::from_slice(&body)
+            .map_err(|_| ApiError::BadRequest("JSON does not match BatchRequest"))?;
+        if r.items.len() > state.settings.http.max_batch_items {
+            return Err(ApiError::BatchTooLarge);
+        }
+        let detail = r.detail.unwrap_or_default();
+        let strict = r
+            .strict_valuesets
+            .unwrap_or(state.settings.strict_valuesets);
+        let mut jobs = Vec::with_capacity(r.items.len());
+        for item in r.items {
+            let opts = VerifyOptions {
+                at: parse_at(item.at.as_deref())?,
+                detail,
+                strict_valuesets: strict,
+            };
+            jobs.push((item.qr, opts));
+        }
+        let snap = snapshot(&state)?;
+        let state2 = state.clone();
+        let results = web::block(move || {
+            jobs.iter()
+                .map(|(qr, opts)| verify_cached(&state2, &snap, qr, opts))
+                .collect::<Vec<_>>()
+        })
+        .await
+        .map_err(|_| ApiError::Internal)?;
+        METRICS.observe_latency(started.elapsed());
+        for r in &results {
+            log_verdict("batch", r, started);
+        }
+        Ok(HttpResponse::Ok().json(BatchResponse { results }))
     }
-    let r: BatchRequest = serde_json::from_slice(&body)
-        .map_err(|_| ApiError::BadRequest("JSON does not match BatchRequest"))?;
-    if r.items.len() > state.settings.http.max_batch_items {
-        return Err(ApiError::BatchTooLarge);
-    }
-    let detail = r.detail.unwrap_or_default();
-    let strict = r
-        .strict_valuesets
-        .unwrap_or(state.settings.strict_valuesets);
-    let mut jobs = Vec::with_capacity(r.items.len());
-    for item in r.items {
-        let opts = VerifyOptions {
-            at: parse_at(item.at.as_deref())?,
-            detail,
-            strict_valuesets: strict,
-        };
-        jobs.push((item.qr, opts));
-    }
-    let snap = snapshot(&state)?;
-    let state2 = state.clone();
-    let results = web::block(move || {
-        jobs.iter()
-            .map(|(qr, opts)| verify_cached(&state2, &snap, qr, opts))
-            .collect::<Vec<_>>()
-    })
-    .await
-    .map_err(|_| ApiError::Internal)?;
-    METRICS.observe_latency(started.elapsed());
-    for r in &results {
-        log_verdict("batch", r, started);
-    }
-    Ok(with_limits(HttpResponse::Ok(), allowance).json(BatchResponse { results }))
+    .await;
+    Ok(with_limits(answer, allowance))
 }
 
 /// Verify the QR code in a photo or screenshot (multipart form field, or a raw PNG, JPEG or
@@ -294,47 +314,51 @@ pub async fn image(
     let started = Instant::now();
     METRICS.requests_image.inc();
     let allowance = admit(&req, &state, Endpoint::Image).await?;
-    let limit = state.settings.http.max_image_bytes;
-    let deadline = state.settings.http.body_timeout();
-    let kind = content_type(&req);
-    let bytes = match kind.as_str() {
-        // Any image type: the bytes decide (a JPEG named .png is common in the field).
-        t if t.starts_with("image/") || t == "application/octet-stream" => {
-            read_body(payload, limit, deadline).await?.to_vec()
-        }
-        "multipart/form-data" => {
-            within(deadline, first_multipart_file(&req, payload, limit)).await?
-        }
-        _ => {
-            return Err(ApiError::UnsupportedMediaType(
-                "use image/png, image/jpeg, image/webp or multipart/form-data",
-            ));
-        }
-    };
-    let opts = VerifyOptions {
-        at: parse_at(query.at.as_deref())?,
-        detail: query.detail.unwrap_or(Detail::Minimal),
-        strict_valuesets: query
-            .strict_valuesets
-            .unwrap_or(state.settings.strict_valuesets),
-    };
-    let snap = snapshot(&state)?;
-    let state2 = state.clone();
-    let result = web::block(
-        move || match crate::qr::decode_image(&bytes, &state2.limits) {
-            Ok(qr) => verify_cached(&state2, &snap, &qr, &opts),
-            Err(e) => {
-                let r = hcert::rejected(Finding::from_error(&e), &snap, &opts);
-                METRICS.verdict(&r);
-                r
+    let answer: Result<HttpResponse, ApiError> = async {
+        let limit = state.settings.http.max_image_bytes;
+        let deadline = state.settings.http.body_timeout();
+        let kind = content_type(&req);
+        let bytes = match kind.as_str() {
+            // Any image type: the bytes decide (a JPEG named .png is common in the field).
+            t if t.starts_with("image/") || t == "application/octet-stream" => {
+                read_body(payload, limit, deadline).await?.to_vec()
             }
-        },
-    )
-    .await
-    .map_err(|_| ApiError::Internal)?;
-    METRICS.observe_latency(started.elapsed());
-    log_verdict("image", &result, started);
-    Ok(with_limits(HttpResponse::Ok(), allowance).json(result))
+            "multipart/form-data" => {
+                within(deadline, first_multipart_file(&req, payload, limit)).await?
+            }
+            _ => {
+                return Err(ApiError::UnsupportedMediaType(
+                    "use image/png, image/jpeg, image/webp or multipart/form-data",
+                ));
+            }
+        };
+        let opts = VerifyOptions {
+            at: parse_at(query.at.as_deref())?,
+            detail: query.detail.unwrap_or(Detail::Minimal),
+            strict_valuesets: query
+                .strict_valuesets
+                .unwrap_or(state.settings.strict_valuesets),
+        };
+        let snap = snapshot(&state)?;
+        let state2 = state.clone();
+        let result = web::block(
+            move || match crate::qr::decode_image(&bytes, &state2.limits) {
+                Ok(qr) => verify_cached(&state2, &snap, &qr, &opts),
+                Err(e) => {
+                    let r = hcert::rejected(Finding::from_error(&e), &snap, &opts);
+                    METRICS.verdict(&r);
+                    r
+                }
+            },
+        )
+        .await
+        .map_err(|_| ApiError::Internal)?;
+        METRICS.observe_latency(started.elapsed());
+        log_verdict("image", &result, started);
+        Ok(HttpResponse::Ok().json(result))
+    }
+    .await;
+    Ok(with_limits(answer, allowance))
 }
 
 async fn first_multipart_file(

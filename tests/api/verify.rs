@@ -194,6 +194,51 @@ async fn batch_keeps_input_order_and_enforces_its_size() {
 }
 
 #[tokio::test]
+async fn error_answers_of_admitted_requests_carry_the_quota_headers() {
+    let s = signer(Alg::Es256);
+    let app = spawn_app(settings(), Some(snapshot(&[&s])));
+    let qr = hc1(&s, &vaccination());
+    let cases = [
+        (
+            "/v1/verify",
+            "application/json",
+            json!({"qr": qr, "at": "yesterday"}).to_string(),
+            400,
+        ),
+        ("/v1/verify", "application/xml", "<qr/>".to_owned(), 415),
+        (
+            "/v1/verify/batch",
+            "application/json",
+            "{\"items\": 7}".to_owned(),
+            400,
+        ),
+        (
+            "/v1/verify/image",
+            "text/plain",
+            "not an image".to_owned(),
+            415,
+        ),
+    ];
+    for (path, ctype, body, status) in cases {
+        let res = client()
+            .post(app.url(path))
+            .bearer_auth(KEY_PARTNER)
+            .header("content-type", ctype)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status().as_u16(), status, "{path} {ctype}");
+        for h in ["ratelimit-limit", "ratelimit-remaining", "ratelimit-reset"] {
+            assert!(res.headers().contains_key(h), "{path} {ctype}: {h}");
+        }
+        let err: Value = res.json().await.unwrap();
+        let message = err["error"]["message"].as_str().unwrap_or_default();
+        assert!(!message.contains("request body"), "{message}");
+    }
+}
+
+#[tokio::test]
 async fn image_formats_are_read_from_the_bytes_not_the_declared_type() {
     let s = signer(Alg::Es256);
     let app = spawn_app(settings(), Some(snapshot(&[&s])));
