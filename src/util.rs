@@ -19,6 +19,12 @@ pub fn hex(bytes: &[u8]) -> String {
 }
 
 /// RFC 3339 in UTC, e.g. `2021-06-01T00:00:00Z`. Instants outside years 0–9999 (possible in
+/// Lower-case hex SHA-256 of `bytes`: the certificate thumbprint of the EU gateway, the ledger
+/// key, content digests.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(ring::digest::digest(&ring::digest::SHA256, bytes).as_ref())
+}
+
 /// hostile certificates) fall back to the Unix timestamp in seconds.
 pub fn rfc3339(at: OffsetDateTime) -> String {
     at.to_offset(time::UtcOffset::UTC)

@@ -188,9 +188,7 @@ pub fn export(args: &ExportArgs) -> Result<(), String> {
                         "timestamp": crate::util::rfc3339(at),
                         "country": d.country,
                         "certificateType": "DSC",
-                        "thumbprint": crate::util::hex(
-                            ring::digest::digest(&ring::digest::SHA256, &d.der).as_ref()
-                        ),
+                        "thumbprint": crate::util::sha256_hex(&d.der),
                         "signature": null,
                         "rawData": crate::util::base64_encode(&d.der),
                     })

@@ -23,8 +23,7 @@ fn authorize(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
         return Err(ApiError::Forbidden);
     };
     let key = super::auth::presented_key(req)?.ok_or(ApiError::MissingKey)?;
-    let digest =
-        crate::util::hex(ring::digest::digest(&ring::digest::SHA256, key.as_bytes()).as_ref());
+    let digest = crate::util::sha256_hex(key.as_bytes());
     if super::auth::constant_time_eq(digest.as_bytes(), expected.to_ascii_lowercase().as_bytes()) {
         Ok(())
     } else {

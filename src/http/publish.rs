@@ -33,7 +33,7 @@ use crate::http::error::ApiError;
 use crate::keys::store::KeySet;
 use crate::trust::formats::{ListMeta, de_signed, who_did};
 use crate::trust::model::Kid;
-use crate::util::{base64_encode, hex, rfc3339};
+use crate::util::{base64_encode, rfc3339};
 
 /// One TrustListItem, before filtering.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -68,10 +68,6 @@ pub struct Published {
 const RENEW_AFTER: time::Duration = time::Duration::hours(24);
 const EXPIRES_AFTER: time::Duration = time::Duration::days(7);
 
-fn thumbprint(der: &[u8]) -> String {
-    hex(ring::digest::digest(&ring::digest::SHA256, der).as_ref())
-}
-
 fn signed_item(
     der: &[u8],
     cert_type: &'static str,
@@ -86,7 +82,7 @@ fn signed_item(
         timestamp: rfc3339(at),
         country: country.to_owned(),
         certificate_type: cert_type,
-        thumbprint: thumbprint(der),
+        thumbprint: crate::util::sha256_hex(der),
         signature: Some(base64_encode(&cms)),
         raw_data: Some(base64_encode(der)),
         at,
@@ -126,7 +122,11 @@ pub fn build(state: &AppState, keys: &KeySet, now: OffsetDateTime) -> Result<Pub
             .ledger
             .lock()
             .ok()
-            .and_then(|l| l.entries.get(&thumbprint(der)).map(|e| e.since))
+            .and_then(|l| {
+                l.entries
+                    .get(&crate::util::sha256_hex(der))
+                    .map(|e| e.since)
+            })
             .and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok())
     };
     let own: Vec<&[u8]> = keys

@@ -54,9 +54,10 @@ pub async fn update(
     while let Some((thumb, entry)) = ledger.next_after(cursor) {
         cursor = entry.token;
         let kid = crate::util::base64_decode(&entry.kid).unwrap_or_default();
-        let found = snapshot.candidates(&kid).iter().find(|d| {
-            crate::util::hex(ring::digest::digest(&ring::digest::SHA256, &d.der).as_ref()) == *thumb
-        });
+        let found = snapshot
+            .candidates(&kid)
+            .iter()
+            .find(|d| crate::util::sha256_hex(&d.der) == *thumb);
         if let Some(dsc) = found {
             return Ok(HttpResponse::Ok()
                 .insert_header(("X-RESUME-TOKEN", entry.token.to_string()))

@@ -46,8 +46,7 @@ impl Ledger {
         let mut dscs: Vec<_> = snapshot.iter().collect();
         dscs.sort_by_key(|d| (d.not_before, d.kid));
         for dsc in dscs {
-            let thumb =
-                crate::util::hex(ring::digest::digest(&ring::digest::SHA256, &dsc.der).as_ref());
+            let thumb = crate::util::sha256_hex(&dsc.der);
             present.insert(thumb.clone());
             let fresh = match self.entries.get(&thumb) {
                 Some(e) => e.deleted.is_some(),

@@ -271,7 +271,7 @@ impl Trust {
         if cfg.path.is_some() && !holds_keys && bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(Outcome::Empty);
         }
-        let digest = crate::util::hex(ring::digest::digest(&ring::digest::SHA256, &bytes).as_ref());
+        let digest = crate::util::sha256_hex(&bytes);
         let same_content = self.inner.lock().ok().is_some_and(|i| {
             i.content.get(&cfg.id) == Some(&digest) && i.current.contains_key(&cfg.id)
         });

@@ -36,7 +36,7 @@ use super::{
 use crate::keys::mint::SignerKey;
 use crate::trust::jose::{self, RenderError};
 use crate::trust::model::{Dsc, Kid};
-use crate::util::{base64_decode, base64_encode, hex, rfc3339};
+use crate::util::{base64_decode, base64_encode, rfc3339};
 
 /// One item of the German list (an EU gateway TrustListItem).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -74,9 +74,7 @@ pub fn items_for(ders: &[Vec<u8>], timestamp: OffsetDateTime) -> Result<Vec<DeIt
                 kid: Kid::of_der(der).to_base64(),
                 raw_data: base64_encode(der),
                 signature: None,
-                thumbprint: Some(hex(
-                    ring::digest::digest(&ring::digest::SHA256, der).as_ref()
-                )),
+                thumbprint: Some(crate::util::sha256_hex(der)),
                 timestamp: Some(rfc3339(timestamp)),
             })
         })
@@ -179,7 +177,7 @@ fn check_item(item: &Value, ctx: &Context<'_>) -> Result<Dsc, RejectReason> {
     let item = DeItem::deserialize(item).map_err(|_| RejectReason::Malformed)?;
     let der = base64_decode(&item.raw_data).ok_or(RejectReason::Malformed)?;
     if let Some(thumbprint) = &item.thumbprint {
-        let digest = hex(ring::digest::digest(&ring::digest::SHA256, &der).as_ref());
+        let digest = crate::util::sha256_hex(&der);
         if !thumbprint.eq_ignore_ascii_case(&digest) {
             return Err(RejectReason::Malformed);
         }
