@@ -247,82 +247,50 @@ fn parse_at(s: &str) -> Result<OffsetDateTime, String> {
     parse_rfc3339(s).ok_or_else(|| format!("not an RFC 3339 instant: {s}"))
 }
 
-/// Runs the parsed command and returns the process exit code.
+/// Runs the parsed command and returns the process exit code: the command's own status, or
+/// [`EXIT_USAGE`] with its message on stderr when it fails.
 pub fn run(cli: Cli) -> ExitCode {
-    match cli.command {
-        Command::Serve(args) => match crate::serve::run(&crate::serve::Overrides {
+    let ok = |()| EXIT_VALID;
+    let status: Result<u8, String> = match cli.command {
+        Command::Serve(args) => crate::serve::run(&crate::serve::Overrides {
             config: args.config,
             bind: args.bind,
             data_dir: args.data_dir,
-        }) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(message) => {
-                eprintln!("error: {message}");
-                ExitCode::from(EXIT_USAGE)
-            }
-        },
+        })
+        .map(ok),
         Command::Healthcheck { addr } => {
             let addr = addr
                 .or_else(|| std::env::var("DCCGW_BIND").ok())
                 .unwrap_or_else(|| "127.0.0.1:8080".to_owned())
                 .replace("0.0.0.0", "127.0.0.1");
-            if healthcheck(&addr) {
-                ExitCode::SUCCESS
+            Ok(if healthcheck(&addr) {
+                EXIT_VALID
             } else {
-                ExitCode::from(EXIT_INVALID)
-            }
+                EXIT_INVALID
+            })
         }
-        Command::Issue(args) => match issue(&args) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(message) => {
-                eprintln!("error: {message}");
-                ExitCode::from(EXIT_USAGE)
-            }
-        },
+        Command::Issue(args) => issue(&args).map(ok),
         Command::Openapi { out } => {
             let doc = crate::http::openapi::json();
-            let written = if out.as_os_str() == "-" {
+            if out.as_os_str() == "-" {
                 writeln!(std::io::stdout(), "{doc}").map_err(|e| e.to_string())
             } else {
                 std::fs::write(&out, format!("{doc}\n"))
                     .map_err(|e| format!("{}: {e}", out.display()))
-            };
-            match written {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(message) => {
-                    eprintln!("error: {message}");
-                    ExitCode::from(EXIT_USAGE)
-                }
             }
+            .map(ok)
         }
-        Command::Keys(command) => match keys(&command) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(message) => {
-                eprintln!("error: {message}");
-                ExitCode::from(EXIT_USAGE)
-            }
-        },
-        Command::TrustList(TrustListCommand::Check(args)) => match trust_list::check(&args) {
-            Ok(code) => ExitCode::from(code),
-            Err(message) => {
-                eprintln!("error: {message}");
-                ExitCode::from(EXIT_USAGE)
-            }
-        },
-        Command::TrustList(TrustListCommand::Export(args)) => match trust_list::export(&args) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(message) => {
-                eprintln!("error: {message}");
-                ExitCode::from(EXIT_USAGE)
-            }
-        },
-        Command::Verify(args) => match verify(&args) {
-            Ok(code) => ExitCode::from(code),
-            Err(message) => {
-                eprintln!("error: {message}");
-                ExitCode::from(EXIT_USAGE)
-            }
-        },
+        Command::Keys(command) => keys(&command).map(ok),
+        Command::TrustList(TrustListCommand::Check(args)) => trust_list::check(&args),
+        Command::TrustList(TrustListCommand::Export(args)) => trust_list::export(&args).map(ok),
+        Command::Verify(args) => verify(&args),
+    };
+    match status {
+        Ok(code) => ExitCode::from(code),
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::from(EXIT_USAGE)
+        }
     }
 }
 
