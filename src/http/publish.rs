@@ -55,6 +55,10 @@ pub struct Published {
     pub snapshot_id: String,
     pub version: u64,
     pub created: OffsetDateTime,
+    /// `Last-Modified` of every published resource: when the snapshot came in force for its
+    /// first rendering (not the moment of rendering, which can be seconds later), the
+    /// rendering time for a renewal of the same snapshot (new signed expiry, new bytes).
+    pub modified: OffsetDateTime,
     /// Live entries, sorted by kid.
     pub items: Vec<Item>,
     /// Deleted DSC entries (signature and rawData null), sorted by kid.
@@ -210,6 +214,7 @@ pub fn build(state: &AppState, keys: &KeySet, now: OffsetDateTime) -> Result<Pub
         snapshot_id: snapshot.id.clone(),
         version: snapshot.version,
         created: now,
+        modified: now,
         items,
         deleted,
         de_list,
@@ -236,6 +241,17 @@ async fn current(state: &web::Data<AppState>) -> Result<Arc<Published>, ApiError
     })
     .await
     .map_err(|_| ApiError::Internal)??;
+    let renewal = state
+        .publication
+        .load_full()
+        .is_some_and(|p| p.snapshot_id == built.snapshot_id);
+    let built = Published {
+        modified: match state.trust.loaded_at() {
+            Some(at) if !renewal && at <= built.created => at,
+            _ => built.created,
+        },
+        ..built
+    };
     let built = Arc::new(built);
     state.publication.store(Some(Arc::clone(&built)));
     Ok(built)
@@ -316,7 +332,7 @@ async fn trust_list(
         &req,
         body,
         "application/json",
-        Some(published.created),
+        Some(published.modified),
     ))
 }
 
@@ -379,7 +395,7 @@ pub async fn de_list(
         &req,
         p.de_list.clone(),
         "text/plain; charset=utf-8",
-        Some(p.created),
+        Some(p.modified),
     ))
 }
 
@@ -402,6 +418,6 @@ pub async fn did(
         &req,
         body,
         "application/did+json",
-        Some(p.created),
+        Some(p.modified),
     ))
 }

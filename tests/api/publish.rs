@@ -104,7 +104,17 @@ async fn published_lists_round_trip_through_our_own_adapters() {
     let res = get(&app, "/trustList", &[]).await;
     assert_eq!(res.status(), StatusCode::OK);
     let etag = res.headers()["etag"].to_str().unwrap().to_owned();
-    assert!(res.headers().contains_key("last-modified"));
+    // Last-Modified is when the snapshot came in force, never after the answer's own Date.
+    let header_time = |name: &str| {
+        dcc_gateway::http::sync::parse_http_date(res.headers()[name].to_str().unwrap()).unwrap()
+    };
+    let (modified, date) = (header_time("last-modified"), header_time("date"));
+    assert!(
+        modified <= date,
+        "Last-Modified {modified} after Date {date}"
+    );
+    let in_force = app.state.trust.loaded_at().unwrap();
+    assert_eq!(modified.unix_timestamp(), in_force.unix_timestamp());
     assert!(
         res.headers()["cache-control"]
             .to_str()
