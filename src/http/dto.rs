@@ -49,6 +49,7 @@ pub struct BatchResponse {
 
 /// Query parameters of `POST /v1/verify/image`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ImageQuery {
     /// Verify at this instant (RFC 3339); default now.

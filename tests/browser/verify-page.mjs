@@ -100,6 +100,52 @@ try {
   await desktop.locator('[data-testid="result-card"].valid').waitFor();
   await desktop.screenshot({ path: `${shots}/5-desktop.png`, fullPage: true });
 
+  // 6. /docs on a phone: grouped by user, one call per group from the page's own examples.
+  const docs = await browser.newPage({ viewport: { width: 390, height: 844 } });
+  docs.on('pageerror', (e) => problems.push(String(e)));
+  docs.on('console', (m) => { if (m.type() === 'error') problems.push(m.text()); });
+  await docs.goto(base + '/docs');
+  await docs.locator('[data-group="operations"] details.op').first().waitFor();
+  const groups = await docs.locator('section[data-group]').evaluateAll((s) => s.map((x) => x.dataset.group));
+  assert.deepEqual(groups, ['verify', 'trust', 'publication', 'sync', 'operations']);
+  const keyBox = await docs.locator('#key').boundingBox();
+  assert.ok(keyBox.x + keyBox.width <= 390, 'the API-key field fits a phone');
+  const call = async (op, prepare) => {
+    const d = docs.locator(`details[data-op="${op}"]`);
+    if (!(await d.evaluate((e) => e.open))) { await d.locator('summary').click(); }
+    if (prepare) { await prepare(d); }
+    await d.getByTestId('send').click();
+    const out = d.getByTestId('response');
+    await docs.waitForFunction((e) => e.dataset.status, await out.elementHandle());
+    return { status: await out.getAttribute('data-status'), text: await out.innerText() };
+  };
+  let r = await call('POST /v1/verify');
+  assert.equal(r.status, '200', r.text);
+  assert.match(r.text, /"valid": false/);
+  r = await call('POST /v1/verify/image', async (d) => {
+    await d.getByTestId('content-type').selectOption('multipart/form-data');
+    await d.getByTestId('file').setInputFiles(env('PNG_PATH'));
+  });
+  assert.equal(r.status, '200', r.text);
+  assert.match(r.text, /"valid": true/);
+  r = await call('GET /trustList/{type}');
+  assert.equal(r.status, '200', r.text);
+  assert.match(r.text, /"certificateType": "DSC"/);
+  r = await call('GET /v2/trustlist/-/VNM/{kind}/did.json');
+  assert.equal(r.status, '200', r.text);
+  r = await call('GET /signercertificateStatus');
+  assert.equal(r.status, '200', r.text);
+  const kid = JSON.parse(r.text.slice(r.text.indexOf('\n\n') + 2))[0];
+  r = await call('POST /signercertificateUpdate');
+  assert.equal(r.status, '200', r.text);
+  assert.ok(r.text.includes(kid), 'the lookup example uses a kid in force');
+  r = await call('GET /v1/trust/summary');
+  assert.equal(r.status, '200', r.text);
+  r = await call('GET /healthz');
+  assert.equal(r.status, '200', r.text);
+  assert.doesNotMatch(await docs.locator('main').innerText(), /`/, 'no raw backticks');
+  await docs.screenshot({ path: `${shots}/6-docs.png`, fullPage: true });
+
   assert.deepEqual(problems, [], 'no JavaScript or CSP errors');
   console.log('browser test passed; screenshots in', shots);
 } catch (e) {
