@@ -58,6 +58,13 @@ pub struct ErrorDetail {
 }
 
 impl ApiError {
+    /// `INTERNAL` for the client, with the cause in the log (never in the answer): `what`
+    /// names the step that failed.
+    pub fn internal(what: &'static str, cause: impl std::fmt::Display) -> ApiError {
+        tracing::error!(step = what, error = %cause, "internal error");
+        ApiError::Internal
+    }
+
     pub fn code(&self) -> &'static str {
         match self {
             ApiError::BadRequest(_) => "BAD_REQUEST",

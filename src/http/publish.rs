@@ -80,7 +80,7 @@ fn signed_item(
     signer: (&[u8], &crate::keys::mint::SignerKey),
 ) -> Result<Item, ApiError> {
     let cms = crate::trust::cms::sign_detached(der, signer.0, signer.1)
-        .map_err(|_| ApiError::Internal)?;
+        .map_err(|e| ApiError::internal("publication CMS signature", e))?;
     Ok(Item {
         kid: Kid::of_der(der).to_base64(),
         timestamp: rfc3339(at),
@@ -194,9 +194,10 @@ pub fn build(state: &AppState, keys: &KeySet, now: OffsetDateTime) -> Result<Pub
             all_dscs.push(der);
         }
     }
-    let de_items = de_signed::items_for(&all_dscs, now).map_err(|_| ApiError::Internal)?;
-    let de_list =
-        de_signed::render(&de_items, meta, &keys.list_key).map_err(|_| ApiError::Internal)?;
+    let de_items = de_signed::items_for(&all_dscs, now)
+        .map_err(|e| ApiError::internal("German list items", e))?;
+    let de_list = de_signed::render(&de_items, meta, &keys.list_key)
+        .map_err(|e| ApiError::internal("German list signature", e))?;
     let did = |kind: &str, ders: &[Vec<u8>]| {
         who_did::render(
             &format!("did:web:dcc-gateway:v2:trustlist:-:VNM:{kind}"),
@@ -206,7 +207,7 @@ pub fn build(state: &AppState, keys: &KeySet, now: OffsetDateTime) -> Result<Pub
             snapshot.version,
             now + EXPIRES_AFTER,
         )
-        .map_err(|_| ApiError::Internal)
+        .map_err(|e| ApiError::internal("DID document rendering", e))
     };
     let did_dsc = did("DSC", &vn_dscs)?;
     let did_sca = did("SCA", std::slice::from_ref(&keys.csca.der))?;
@@ -240,7 +241,7 @@ async fn current(state: &web::Data<AppState>) -> Result<Arc<Published>, ApiError
         build(&st, &keys, crate::clock::now())
     })
     .await
-    .map_err(|_| ApiError::Internal)??;
+    .map_err(|e| ApiError::internal("publication rendering task", e))??;
     let renewal = state
         .publication
         .load_full()
@@ -327,7 +328,7 @@ async fn trust_list(
             .take(size)
             .collect();
     }
-    let body = serde_json::to_vec(&list).map_err(|_| ApiError::Internal)?;
+    let body = serde_json::to_vec(&list).map_err(|e| ApiError::internal("EU list JSON", e))?;
     Ok(conditional(
         &req,
         body,

@@ -278,7 +278,7 @@ pub async fn batch(
                 .collect::<Vec<_>>()
         })
         .await
-        .map_err(|_| ApiError::Internal)?;
+        .map_err(|e| ApiError::internal("batch verification task", e))?;
         METRICS.observe_latency(started.elapsed());
         for r in &results {
             log_verdict("batch", r, started);
@@ -352,7 +352,7 @@ pub async fn image(
             },
         )
         .await
-        .map_err(|_| ApiError::Internal)?;
+        .map_err(|e| ApiError::internal("image verification task", e))?;
         METRICS.observe_latency(started.elapsed());
         log_verdict("image", &result, started);
         Ok(HttpResponse::Ok().json(result))

@@ -48,7 +48,11 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     let after = resume_token(&req)?;
     let snapshot = state.trust.snapshot.load_full().ok_or(ApiError::NotReady)?;
-    let ledger = state.trust.ledger.lock().map_err(|_| ApiError::Internal)?;
+    let ledger = state
+        .trust
+        .ledger
+        .lock()
+        .map_err(|e| ApiError::internal("app-sync ledger lock", e))?;
     // The next live ledger entry whose DSC is in the snapshot.
     let mut cursor = after;
     while let Some((thumb, entry)) = ledger.next_after(cursor) {
@@ -129,7 +133,8 @@ pub async fn status(
         .filter(|d| d.valid_at(now))
         .map(|d| d.kid.to_base64())
         .collect();
-    let body = serde_json::to_string(&kids).map_err(|_| ApiError::Internal)?;
+    let body =
+        serde_json::to_string(&kids).map_err(|e| ApiError::internal("app-sync status JSON", e))?;
     Ok(etag_response(&req, body))
 }
 
@@ -165,7 +170,11 @@ pub async fn delta(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpR
                 .unix_timestamp(),
         ),
     };
-    let ledger = state.trust.ledger.lock().map_err(|_| ApiError::Internal)?;
+    let ledger = state
+        .trust
+        .ledger
+        .lock()
+        .map_err(|e| ApiError::internal("app-sync ledger lock", e))?;
     let after = |t: i64| since.is_none_or(|s| t >= s);
     let updated: BTreeSet<&str> = ledger
         .entries

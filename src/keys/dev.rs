@@ -92,9 +92,7 @@ fn create_or_load(data_dir: &Path, now: time::OffsetDateTime) -> Result<(Dsc, bo
     )?;
     std::fs::write(dir.join("csca.pem"), &csca.pem)?;
     // Written last and atomically: its presence means the key set is complete.
-    let tmp = dir.join("dsc.pem.tmp");
-    std::fs::write(&tmp, &dsc.pem)?;
-    std::fs::rename(&tmp, &dsc_path)?;
+    crate::util::write_atomic(&dsc_path, dsc.pem.as_bytes())?;
     let dsc = Dsc::from_der(&dsc.der, "VN-dev").map_err(|_| DevKeyError::BadCertificate)?;
     Ok((dsc, true))
 }

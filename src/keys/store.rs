@@ -482,9 +482,7 @@ fn replace_key(path: &Path, key: &SignerKey) -> Result<(), KeyError> {
 
 /// Writes a public file atomically.
 fn write_atomic(path: &Path, text: &str) -> Result<(), KeyError> {
-    let tmp = tmp_path(path);
-    std::fs::write(&tmp, text).map_err(io(&tmp))?;
-    std::fs::rename(&tmp, path).map_err(io(path))
+    crate::util::write_atomic(path, text.as_bytes()).map_err(io(path))
 }
 
 fn publish_file(dir: &Path, name: &str, text: &str) -> Result<(), KeyError> {

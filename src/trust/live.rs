@@ -110,14 +110,9 @@ impl Live {
             return;
         };
         let path = ledger_path(&self.data_dir);
-        let tmp = path.with_extension("json.tmp");
         let written = serde_json::to_vec(&*ledger)
             .map_err(std::io::Error::other)
-            .and_then(|bytes| {
-                std::fs::create_dir_all(&self.data_dir)?;
-                std::fs::write(&tmp, bytes)?;
-                std::fs::rename(&tmp, &path)
-            });
+            .and_then(|bytes| crate::util::write_atomic(&path, &bytes));
         if let Err(e) = written {
             tracing::warn!(error = %e, "app-sync ledger not persisted");
         }

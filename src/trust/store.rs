@@ -486,10 +486,7 @@ impl Store {
             return;
         };
         let path = dir.join(name);
-        let tmp = dir.join(format!("{name}.tmp"));
-        let written = std::fs::create_dir_all(dir)
-            .and_then(|()| std::fs::write(&tmp, bytes))
-            .and_then(|()| std::fs::rename(&tmp, &path));
+        let written = crate::util::write_atomic(&path, bytes);
         if let Err(e) = written {
             tracing::warn!(path = %path.display(), error = %e, "trust state not written to disk");
         }
