@@ -2,7 +2,7 @@
 //!
 //! Layering: embedded defaults → TOML file (`--config FILE`) → environment (`DCCGW_*`, plus
 //! `REDIS_URL`). With nothing configured the service runs on the defaults of DESIGN.md §4:
-//! `127.0.0.1:8080`, in-memory state (no Redis), development VN keys under `./data/`, partner
+//! `127.0.0.1:8080`, no Redis (state on disk under `./data/`), development VN keys under `./data/`, partner
 //! certificates from `trust-lists/`, and an anonymous tier with a strict per-IP limit so the
 //! public demo works without a key.
 //!

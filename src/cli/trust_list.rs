@@ -11,9 +11,77 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::{CheckArgs, EXIT_INVALID, EXIT_VALID, ExportArgs, ExportFormat};
+use std::path::PathBuf;
+
+use clap::{Subcommand, ValueEnum};
+use time::OffsetDateTime;
+
+use super::{EXIT_INVALID, EXIT_VALID, parse_at};
 use crate::trust::formats::{self, Anchor, Context, Rejected};
 use crate::trust::sources::{self, Fetched, Validators};
+
+#[derive(Debug, Subcommand)]
+pub enum TrustListCommand {
+    /// Parse and validate a list: countries, accepted keys, every rejected entry with its
+    /// reason. Exit 0 if the list as a whole is accepted, 1 if rejected, 2 usage or I/O error.
+    Check(CheckArgs),
+    /// Write the merged snapshot in force (from Redis if configured, else the data directory).
+    Export(ExportArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    #[arg(long, value_parser = parse_format_arg)]
+    pub format: crate::trust::formats::Format,
+    /// Pinned anchor: certificate(s) or public key (PEM or DER).
+    #[arg(long, value_name = "FILE")]
+    pub anchor: Option<PathBuf>,
+    /// Judge validity at this instant (RFC 3339); default now.
+    #[arg(long, value_name = "RFC3339", value_parser = parse_at)]
+    pub at: Option<OffsetDateTime>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Largest body accepted.
+    #[arg(long, default_value_t = 16 * 1024 * 1024)]
+    pub max_bytes: u64,
+    /// The list: a file, a directory (pem), or an http(s) URL.
+    #[arg(value_name = "FILE|URL")]
+    pub input: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// EU gateway TrustListItem JSON (DSC entries; `signature` null: an unsigned dump).
+    EuJson,
+    /// PEM bundle.
+    Pem,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ExportArgs {
+    #[arg(long, value_enum)]
+    pub format: ExportFormat,
+    /// TOML configuration file (for `redis_url`, `data_dir`).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Output file (default stdout).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// `--format`: the domain enum stays free of clap; the CLI maps names to it here.
+fn parse_format_arg(name: &str) -> Result<crate::trust::formats::Format, String> {
+    crate::trust::formats::Format::parse(name).ok_or_else(|| {
+        let names: Vec<&str> = crate::trust::formats::Format::ALL
+            .iter()
+            .map(|f| f.name())
+            .collect();
+        format!("unknown format {name:?}; one of {}", names.join(", "))
+    })
+}
 
 /// The report `check --json` prints.
 #[derive(Debug, Serialize)]

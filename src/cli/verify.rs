@@ -1,0 +1,161 @@
+//! `dcc-gateway verify`: offline, one-shot verification against the trust material given on
+//! the command line.
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+
+use clap::ValueEnum;
+use time::OffsetDateTime;
+
+use super::{EXIT_INVALID, EXIT_VALID, parse_at, read_file};
+use crate::crypto::default_verifier;
+use crate::hcert::{self, Detail, Finding, Limits, VerificationResult, VerifyOptions};
+use crate::trust::formats::eu_json;
+use crate::trust::model::{Dsc, TrustSnapshot};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DetailArg {
+    Minimal,
+    Full,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct VerifyArgs {
+    /// A trusted DSC: PEM (one or a bundle) or DER certificate file. Repeatable.
+    #[arg(long = "trust", value_name = "FILE")]
+    pub trust: Vec<PathBuf>,
+    /// An EU-gateway-format trust list (JSON array of TrustListItem). Repeatable.
+    #[arg(long = "trust-list", value_name = "FILE")]
+    pub trust_list: Vec<PathBuf>,
+    /// Verify at this instant (RFC 3339, e.g. 2021-06-01T00:00:00Z); default now.
+    #[arg(long, value_name = "RFC3339", value_parser = parse_at)]
+    pub at: Option<OffsetDateTime>,
+    /// Print the VerificationResult JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// How much of the certificate to show.
+    #[arg(long, value_enum, default_value = "minimal")]
+    pub detail: DetailArg,
+    /// Treat codes outside the EU value sets as errors rather than warnings.
+    #[arg(long)]
+    pub strict_valuesets: bool,
+    /// Read the QR code from a PNG or JPEG image.
+    #[arg(long, value_name = "FILE", conflicts_with = "qr")]
+    pub image: Option<PathBuf>,
+    /// The QR text (`HC1:…`), or `-` to read it from stdin.
+    #[arg(value_name = "QR", required_unless_present = "image")]
+    pub qr: Option<String>,
+}
+
+/// Loads the trust material named on the command line into a snapshot.
+pub fn load_trust(trust: &[PathBuf], trust_lists: &[PathBuf]) -> Result<TrustSnapshot, String> {
+    let mut dscs = Vec::new();
+    for path in trust {
+        let bytes = read_file(path)?;
+        let loaded =
+            Dsc::from_pem_or_der(&bytes, "cli").map_err(|e| format!("{}: {e}", path.display()))?;
+        dscs.extend(loaded);
+    }
+    for path in trust_lists {
+        let bytes = read_file(path)?;
+        let parsed = eu_json::parse_dscs(&bytes, "cli-trust-list")
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        for (index, reason) in &parsed.rejected {
+            eprintln!(
+                "warning: {}: entry {index} skipped: {reason}",
+                path.display()
+            );
+        }
+        dscs.extend(parsed.dscs);
+    }
+    Ok(TrustSnapshot::new(0, dscs))
+}
+
+pub fn verify(args: &VerifyArgs) -> Result<u8, String> {
+    let snapshot = load_trust(&args.trust, &args.trust_list)?;
+    let limits = Limits::default();
+    let opts = VerifyOptions {
+        at: args.at.unwrap_or_else(crate::clock::now),
+        detail: match args.detail {
+            DetailArg::Minimal => Detail::Minimal,
+            DetailArg::Full => Detail::Full,
+        },
+        strict_valuesets: args.strict_valuesets,
+    };
+    let qr = match (&args.image, args.qr.as_deref()) {
+        (Some(path), _) => {
+            let bytes = read_file(path)?;
+            crate::qr::decode_image(&bytes, &limits).map_err(|e| Finding::from_error(&e))
+        }
+        (None, Some("-")) => {
+            let mut text = String::new();
+            std::io::stdin()
+                .take(limits.max_qr_chars as u64 + 2)
+                .read_to_string(&mut text)
+                .map_err(|e| format!("stdin: {e}"))?;
+            // A trailing newline is a shell artefact, not part of the QR payload.
+            let trimmed = text.strip_suffix('\n').unwrap_or(&text);
+            Ok(trimmed.strip_suffix('\r').unwrap_or(trimmed).to_owned())
+        }
+        (None, Some(qr)) => Ok(qr.to_owned()),
+        (None, None) => return Err("give a QR text, `-` or --image FILE".to_owned()),
+    };
+    let result = match qr {
+        Ok(qr) => hcert::verify(&qr, &snapshot, default_verifier(), &limits, &opts),
+        Err(finding) => hcert::rejected(finding, &snapshot, &opts),
+    };
+    print_result(&result, args.json)?;
+    Ok(if result.valid {
+        EXIT_VALID
+    } else {
+        EXIT_INVALID
+    })
+}
+
+fn print_result(result: &VerificationResult, json: bool) -> Result<(), String> {
+    let mut out = std::io::stdout().lock();
+    let write = |out: &mut std::io::StdoutLock<'_>, text: String| {
+        writeln!(out, "{text}").map_err(|e| format!("stdout: {e}"))
+    };
+    if json {
+        let text = serde_json::to_string_pretty(result).map_err(|e| format!("json: {e}"))?;
+        return write(&mut out, text);
+    }
+    write(
+        &mut out,
+        format!("{:?} at {}", result.status, result.checked_at).to_uppercase(),
+    )?;
+    for f in &result.errors {
+        write(&mut out, format!("  error   {}: {}", f.code, f.message))?;
+    }
+    for f in &result.warnings {
+        write(&mut out, format!("  warning {}: {}", f.code, f.message))?;
+    }
+    if let Some(c) = &result.certificate {
+        let kind = c.cert_type.map_or("unknown", |t| t.name());
+        let name = [&c.holder.given_name, &c.holder.family_name]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(" ");
+        write(
+            &mut out,
+            format!(
+                "  {kind} certificate for {name} (born {})",
+                c.holder.date_of_birth.as_deref().unwrap_or("?")
+            ),
+        )?;
+        write(
+            &mut out,
+            format!(
+                "  issued by {} kid {} ({}), expires {}",
+                c.issuer_country.as_deref().unwrap_or("?"),
+                c.kid,
+                c.alg.name(),
+                c.expires_at
+            ),
+        )?;
+    }
+    Ok(())
+}
