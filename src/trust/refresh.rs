@@ -653,11 +653,6 @@ pub(crate) fn jitter() -> f64 {
     f64::from(u16::from_be_bytes(b)) / f64::from(u16::MAX)
 }
 
-/// Parses a format name as configuration and the CLI spell it.
-pub fn parse_format(name: &str) -> Option<Format> {
-    Format::parse(name)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -676,11 +671,11 @@ mod tests {
         );
         assert!(next_delay(hour, 0, 0.0) >= hour.mul_f64(0.9));
         assert!(next_delay(hour, 0, 1.0) <= hour.mul_f64(1.1));
-        assert_eq!(parse_format("de-signed"), Some(Format::DeSigned));
-        assert_eq!(parse_format("x"), None);
-        assert_eq!(parse_format("WHO-DID"), Some(Format::WhoDid));
+        assert_eq!(Format::parse("de-signed"), Some(Format::DeSigned));
+        assert_eq!(Format::parse("x"), None);
+        assert_eq!(Format::parse("WHO-DID"), Some(Format::WhoDid));
         for f in Format::ALL {
-            assert_eq!(parse_format(f.name()), Some(f));
+            assert_eq!(Format::parse(f.name()), Some(f));
         }
     }
 }
