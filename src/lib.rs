@@ -3,6 +3,7 @@
 //! The library holds everything; `main.rs` only parses the command line. See `README.md` for the
 //! architecture and `hcert` for the verification pipeline.
 
+pub mod app;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -1,7 +1,8 @@
 //! The one way this gateway connects to Redis: a `ConnectionManager` (it reconnects by itself)
 //! put into a shared cell once the first connection succeeds. Start-up makes one bounded
 //! attempt ([`connect_once`]) so the stored snapshot can come first; the server keeps trying
-//! in the background ([`connect_in_background`]) when Redis was not there yet.
+//! in the background ([`connect_in_background`]) when Redis was not there yet. Pub/sub needs
+//! a dedicated connection: [`subscribe`].
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -51,4 +52,16 @@ pub fn connect_in_background(url: String, cell: Arc<OnceLock<redis::aio::Connect
             tokio::time::sleep(Duration::from_secs(2)).await;
         }
     });
+}
+
+/// A dedicated pub/sub connection subscribed to `channel` (bounded: 2 s to connect); `None`
+/// when Redis does not answer (the caller retries).
+pub async fn subscribe(url: &str, channel: &str) -> Option<redis::aio::PubSub> {
+    let client = redis::Client::open(url).ok()?;
+    let mut pubsub = tokio::time::timeout(Duration::from_secs(2), client.get_async_pubsub())
+        .await
+        .ok()?
+        .ok()?;
+    pubsub.subscribe(channel).await.ok()?;
+    Some(pubsub)
 }

@@ -45,6 +45,14 @@ pub enum ApiError {
     Internal,
 }
 
+/// A publication that cannot be rendered is the server's fault: `INTERNAL` for the client, the
+/// cause (which entry, which signature) in the log.
+impl From<crate::trust::publish::PublishError> for ApiError {
+    fn from(e: crate::trust::publish::PublishError) -> ApiError {
+        ApiError::internal("publication rendering", e)
+    }
+}
+
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
     pub error: ErrorDetail,

@@ -40,7 +40,7 @@ pub struct AppState {
     /// reads it.
     pub trust: Arc<crate::trust::live::Live>,
     /// Rendered publication of the current snapshot (EU list, signed lists, DID documents).
-    pub publication: arc_swap::ArcSwapOption<publish::Published>,
+    pub publication: arc_swap::ArcSwapOption<crate::trust::publish::Published>,
 }
 
 impl AppState {

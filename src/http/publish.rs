@@ -17,7 +17,8 @@
 //!
 //! The signed lists carry `version` (the trust snapshot version, which only goes up) and
 //! `expires` (7 days after rendering) inside the signed content, so a client can refuse an
-//! older list replayed at it. Every response has a strong `ETag` (`If-None-Match` → 304),
+//! older list replayed at it. Rendering is [`crate::trust::publish`]; this module serves,
+//! filters and caches it. Every response has a strong `ETag` (`If-None-Match` → 304),
 //! `Last-Modified` and `Cache-Control: public, max-age=300`. Renderings are cached per snapshot
 //! and key set, and renewed daily.
 
@@ -31,198 +32,7 @@ use crate::http::AppState;
 use crate::http::conditional::conditional;
 use crate::http::error::ApiError;
 use crate::keys::store::KeySet;
-use crate::trust::formats::{ListMeta, de_signed, who_did};
-use crate::trust::model::Kid;
-use crate::util::{base64_encode, rfc3339};
-
-/// One TrustListItem, before filtering.
-#[derive(Debug, Clone, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Item {
-    pub kid: String,
-    pub timestamp: String,
-    pub country: String,
-    pub certificate_type: &'static str,
-    pub thumbprint: String,
-    pub signature: Option<String>,
-    pub raw_data: Option<String>,
-    #[serde(skip)]
-    pub at: OffsetDateTime,
-}
-
-/// Everything published for one snapshot and key set.
-pub struct Published {
-    pub snapshot_id: String,
-    pub version: u64,
-    pub created: OffsetDateTime,
-    /// `Last-Modified` of every published resource: when the snapshot came in force for its
-    /// first rendering (not the moment of rendering, which can be seconds later), the
-    /// rendering time for a renewal of the same snapshot (new signed expiry, new bytes).
-    pub modified: OffsetDateTime,
-    /// Live entries, sorted by kid.
-    pub items: Vec<Item>,
-    /// Deleted DSC entries (signature and rawData null), sorted by kid.
-    pub deleted: Vec<Item>,
-    pub de_list: Vec<u8>,
-    pub did_dsc: Vec<u8>,
-    pub did_sca: Vec<u8>,
-}
-
-/// How long a rendering is served before it is renewed (the signed expiry is 7 days).
-const RENEW_AFTER: time::Duration = time::Duration::hours(24);
-const EXPIRES_AFTER: time::Duration = time::Duration::days(7);
-
-fn signed_item(
-    der: &[u8],
-    cert_type: &'static str,
-    country: &str,
-    at: OffsetDateTime,
-    signer: (&[u8], &crate::keys::mint::SignerKey),
-) -> Result<Item, ApiError> {
-    let cms = crate::trust::cms::sign_detached(der, signer.0, signer.1)
-        .map_err(|e| ApiError::internal("publication CMS signature", e))?;
-    Ok(Item {
-        kid: Kid::of_der(der).to_base64(),
-        timestamp: rfc3339(at),
-        country: country.to_owned(),
-        certificate_type: cert_type,
-        thumbprint: crate::util::sha256_hex(der),
-        signature: Some(base64_encode(&cms)),
-        raw_data: Some(base64_encode(der)),
-        at,
-    })
-}
-
-fn not_before(der: &[u8]) -> OffsetDateTime {
-    crate::trust::model::Dsc::from_der(der, "publish")
-        .map(|d| d.not_before)
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
-}
-
-/// Builds the publication (CPU-heavy: one CMS signature per entry; call off the workers).
-pub fn build(state: &AppState, keys: &KeySet, now: OffsetDateTime) -> Result<Published, ApiError> {
-    let snapshot = state.trust.snapshot.load_full().ok_or(ApiError::NotReady)?;
-    let anchor = (keys.list_signer.der.as_slice(), &keys.list_key);
-    let upload = (keys.upload.der.as_slice(), &keys.upload_key);
-    let mut items = vec![
-        signed_item(
-            &keys.csca.der,
-            "CSCA",
-            "VN",
-            not_before(&keys.csca.der),
-            anchor,
-        )?,
-        signed_item(
-            &keys.upload.der,
-            "UPLOAD",
-            "VN",
-            not_before(&keys.upload.der),
-            anchor,
-        )?,
-    ];
-    let ledger_since = |der: &[u8]| {
-        state
-            .trust
-            .ledger
-            .lock()
-            .ok()
-            .and_then(|l| {
-                l.entries
-                    .get(&crate::util::sha256_hex(der))
-                    .map(|e| e.since)
-            })
-            .and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok())
-    };
-    let own: Vec<&[u8]> = keys
-        .published_dscs(now)
-        .into_iter()
-        .map(|d| d.cert.der.as_slice())
-        .collect();
-    let mut vn_dscs: Vec<Vec<u8>> = Vec::new();
-    for der in &own {
-        let at = ledger_since(der).unwrap_or_else(|| not_before(der));
-        items.push(signed_item(der, "DSC", "VN", at, upload)?);
-        vn_dscs.push(der.to_vec());
-    }
-    let mut partner_ders: Vec<Vec<u8>> = Vec::new();
-    for dsc in snapshot.iter() {
-        if own.iter().any(|d| *d == &*dsc.der) {
-            continue;
-        }
-        let country = dsc.country.clone().unwrap_or_default();
-        let at = ledger_since(&dsc.der).unwrap_or(dsc.not_before);
-        if country == "VN" {
-            // Development or configured VN DSCs outside the key set: vouched by the anchor.
-            vn_dscs.push(dsc.der.to_vec());
-        }
-        items.push(signed_item(&dsc.der, "DSC", &country, at, anchor)?);
-        partner_ders.push(dsc.der.to_vec());
-    }
-    items.sort_by(|a, b| (&a.kid, &a.thumbprint).cmp(&(&b.kid, &b.thumbprint)));
-    items.dedup_by(|a, b| a.thumbprint == b.thumbprint);
-    let mut deleted: Vec<Item> = state
-        .trust
-        .ledger
-        .lock()
-        .map(|l| {
-            l.entries
-                .iter()
-                .filter_map(|(thumb, e)| {
-                    let at = OffsetDateTime::from_unix_timestamp(e.deleted?).ok()?;
-                    Some(Item {
-                        kid: e.kid.clone(),
-                        timestamp: rfc3339(at),
-                        country: e.country.clone().unwrap_or_default(),
-                        certificate_type: "DSC",
-                        thumbprint: thumb.clone(),
-                        signature: None,
-                        raw_data: None,
-                        at,
-                    })
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    deleted.sort_by(|a, b| a.kid.cmp(&b.kid));
-    let meta = ListMeta {
-        version: Some(snapshot.version),
-        expires: Some(now + EXPIRES_AFTER),
-    };
-    let mut all_dscs = vn_dscs.clone();
-    for der in own.iter().map(|d| d.to_vec()).chain(partner_ders) {
-        if !all_dscs.contains(&der) {
-            all_dscs.push(der);
-        }
-    }
-    let de_items = de_signed::items_for(&all_dscs, now)
-        .map_err(|e| ApiError::internal("German list items", e))?;
-    let de_list = de_signed::render(&de_items, meta, &keys.list_key)
-        .map_err(|e| ApiError::internal("German list signature", e))?;
-    let did = |kind: &str, ders: &[Vec<u8>]| {
-        who_did::render(
-            &format!("did:web:dcc-gateway:v2:trustlist:-:VNM:{kind}"),
-            ders,
-            &keys.list_key,
-            now,
-            snapshot.version,
-            now + EXPIRES_AFTER,
-        )
-        .map_err(|e| ApiError::internal("DID document rendering", e))
-    };
-    let did_dsc = did("DSC", &vn_dscs)?;
-    let did_sca = did("SCA", std::slice::from_ref(&keys.csca.der))?;
-    Ok(Published {
-        snapshot_id: snapshot.id.clone(),
-        version: snapshot.version,
-        created: now,
-        modified: now,
-        items,
-        deleted,
-        de_list,
-        did_dsc,
-        did_sca,
-    })
-}
+use crate::trust::publish::{Entry, Published, RENEW_AFTER, build};
 
 /// The current publication, rebuilt when the snapshot changed or it is a day old.
 async fn current(state: &web::Data<AppState>) -> Result<Arc<Published>, ApiError> {
@@ -238,7 +48,13 @@ async fn current(state: &web::Data<AppState>) -> Result<Arc<Published>, ApiError
     let built = web::block(move || {
         let keys =
             KeySet::load(&st.settings.data_dir).map_err(|_| ApiError::PublicationUnavailable)?;
-        build(&st, &keys, crate::clock::now())
+        let ledger = st
+            .trust
+            .ledger
+            .lock()
+            .map(|l| l.clone())
+            .unwrap_or_default();
+        build(&snapshot, &ledger, &keys, crate::clock::now()).map_err(ApiError::from)
     })
     .await
     .map_err(|e| ApiError::internal("publication rendering task", e))??;
@@ -309,15 +125,17 @@ async fn trust_list(
         ),
     };
     let published = current(&state).await?;
-    let keep = |i: &&Item| {
-        kind.as_deref().is_none_or(|k| i.certificate_type == k)
-            && country.as_deref().is_none_or(|c| i.country == c)
-            && since.is_none_or(|s| i.at > s)
+    let keep = |e: &&Entry| {
+        kind.as_deref().is_none_or(|k| e.item.certificate_type == k)
+            && country
+                .as_deref()
+                .is_none_or(|c| e.item.country.as_deref() == Some(c))
+            && since.is_none_or(|s| e.at > s)
     };
-    let mut list: Vec<&Item> = published.items.iter().filter(keep).collect();
+    let mut list: Vec<&Entry> = published.items.iter().filter(keep).collect();
     if since.is_some() {
         list.extend(published.deleted.iter().filter(keep));
-        list.sort_by(|a, b| a.kid.cmp(&b.kid));
+        list.sort_by(|a, b| a.item.kid.cmp(&b.item.kid));
     }
     if paging.page.is_some() || paging.pagesize.is_some() {
         let size = paging.pagesize.unwrap_or(100).clamp(1, 1000);

@@ -49,18 +49,13 @@ pub fn load_signer(data_dir: &Path) -> Result<(Dsc, SignerKey), IssueError> {
         .into_iter()
         .next()
         .ok_or_else(|| IssueError::Key("no certificate in dsc.pem".into()))?;
-    let key_pem = std::fs::read(dir.join("dsc.key.pem"))?;
-    let der = x509_parser::pem::Pem::iter_from_buffer(&key_pem)
-        .next()
-        .and_then(Result::ok)
-        .map(|p| p.contents)
-        .ok_or_else(|| IssueError::Key("dsc.key.pem is not PEM".into()))?;
     let alg = match dsc.key {
         crate::crypto::PublicKey::EcP256 { .. } => crate::crypto::Alg::Es256,
         crate::crypto::PublicKey::Rsa { .. } => crate::crypto::Alg::Ps256,
         crate::crypto::PublicKey::Unsupported { kind } => return Err(IssueError::Key(kind.into())),
     };
-    let key = SignerKey::from_pkcs8(alg, der).map_err(|e| IssueError::Key(e.to_string()))?;
+    let key = crate::keys::store::read_key(&dir.join("dsc.key.pem"), alg)
+        .map_err(|e| IssueError::Key(e.to_string()))?;
     Ok((dsc, key))
 }
 

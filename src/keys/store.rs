@@ -435,7 +435,8 @@ fn read_cert(path: &Path) -> Result<Cert, KeyError> {
     Ok(Cert::from_der(der))
 }
 
-fn read_key(path: &Path, alg: Alg) -> Result<SignerKey, KeyError> {
+/// Reads a PKCS#8 `PRIVATE KEY` PEM file for `alg` (the one reader of private key files).
+pub(crate) fn read_key(path: &Path, alg: Alg) -> Result<SignerKey, KeyError> {
     let bytes = read(path)?;
     let der = x509_parser::pem::Pem::iter_from_buffer(&bytes)
         .next()

@@ -12,7 +12,7 @@
 //! hands out the same increasing token for the same DSC; this pure ledger is then only the local
 //! copy (also persisted in `<data_dir>/sync-ledger.json`). Without Redis it is the ledger.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -37,43 +37,63 @@ pub struct Ledger {
     pub entries: BTreeMap<String, Entry>,
 }
 
+/// Every DSC of `snapshot` in the order tokens are handed out (notBefore, then kid), as its
+/// thumbprint and the entry it gets when it needs a token (`token` still 0).
+pub fn arrivals(snapshot: &TrustSnapshot, now: i64) -> Vec<(String, Entry)> {
+    let mut dscs: Vec<_> = snapshot.iter().collect();
+    dscs.sort_by_key(|d| (d.not_before, d.kid));
+    dscs.into_iter()
+        .map(|dsc| {
+            let entry = Entry {
+                token: 0,
+                kid: dsc.kid.to_base64(),
+                country: dsc.country.clone(),
+                since: now,
+                deleted: None,
+            };
+            (crate::util::sha256_hex(&dsc.der), entry)
+        })
+        .collect()
+}
+
+/// Whether the DSC of `thumb` needs a (new) token: never seen, or back after a deletion.
+pub fn needs_token(entries: &BTreeMap<String, Entry>, thumb: &str) -> bool {
+    entries.get(thumb).is_none_or(|e| e.deleted.is_some())
+}
+
+/// Marks deleted at `now` every live entry whose DSC is not in `present`; returns their
+/// thumbprints.
+pub fn mark_departed(
+    entries: &mut BTreeMap<String, Entry>,
+    present: &BTreeSet<String>,
+    now: i64,
+) -> Vec<String> {
+    let mut departed = Vec::new();
+    for (thumb, e) in entries.iter_mut() {
+        if e.deleted.is_none() && !present.contains(thumb) {
+            e.deleted = Some(now);
+            departed.push(thumb.clone());
+        }
+    }
+    departed
+}
+
 impl Ledger {
     /// Brings the ledger in line with `snapshot`; returns whether anything changed.
     pub fn sync(&mut self, snapshot: &TrustSnapshot, now: OffsetDateTime) -> bool {
         let now = now.unix_timestamp();
-        let mut present = std::collections::BTreeSet::new();
+        let arrivals = arrivals(snapshot, now);
+        let present: BTreeSet<String> = arrivals.iter().map(|(t, _)| t.clone()).collect();
         let mut changed = false;
-        let mut dscs: Vec<_> = snapshot.iter().collect();
-        dscs.sort_by_key(|d| (d.not_before, d.kid));
-        for dsc in dscs {
-            let thumb = crate::util::sha256_hex(&dsc.der);
-            present.insert(thumb.clone());
-            let fresh = match self.entries.get(&thumb) {
-                Some(e) => e.deleted.is_some(),
-                None => true,
-            };
-            if fresh {
+        for (thumb, mut entry) in arrivals {
+            if needs_token(&self.entries, &thumb) {
                 self.next += 1;
-                self.entries.insert(
-                    thumb,
-                    Entry {
-                        token: self.next,
-                        kid: dsc.kid.to_base64(),
-                        country: dsc.country.clone(),
-                        since: now,
-                        deleted: None,
-                    },
-                );
+                entry.token = self.next;
+                self.entries.insert(thumb, entry);
                 changed = true;
             }
         }
-        for (thumb, e) in &mut self.entries {
-            if e.deleted.is_none() && !present.contains(thumb) {
-                e.deleted = Some(now);
-                changed = true;
-            }
-        }
-        changed
+        !mark_departed(&mut self.entries, &present, now).is_empty() || changed
     }
 
     /// The live entry with the smallest token above `after`, and its thumbprint.

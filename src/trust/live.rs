@@ -7,6 +7,7 @@
 //! development keys if needed ([`Live::bootstrap_local`]) → [`spawn`] (refresh loops, the
 //! one-second follower and the pub/sub subscriber). Every method takes `&self`.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
@@ -122,36 +123,26 @@ impl Live {
     /// every instance hands out the same, increasing token for the same DSC, across restarts.
     /// Without Redis (or while it is down) the local ledger stands and is reconciled later.
     pub async fn sync_ledger_shared(&self) {
-        use crate::trust::ledger::Entry;
+        use crate::trust::ledger::{arrivals, mark_departed, needs_token};
         let Some(snapshot) = self.snapshot.load_full() else {
             return;
         };
-        let Some(mut shared) = self.sources.store.ledger_entries().await else {
+        let store = &self.sources.store;
+        let Some(mut shared) = store.ledger_entries().await else {
             return;
         };
         let now = crate::clock::now().unix_timestamp();
-        let mut present = std::collections::BTreeSet::new();
-        let mut dscs: Vec<_> = snapshot.iter().collect();
-        dscs.sort_by_key(|d| (d.not_before, d.kid));
-        for dsc in dscs {
-            let thumb = crate::util::sha256_hex(&dsc.der);
-            present.insert(thumb.clone());
-            let live = shared.get(&thumb).is_some_and(|e| e.deleted.is_none());
-            if live {
+        let arrivals = arrivals(&snapshot, now);
+        let present: BTreeSet<String> = arrivals.iter().map(|(t, _)| t.clone()).collect();
+        for (thumb, fresh) in arrivals {
+            if !needs_token(&shared, &thumb) {
                 continue;
             }
-            let fresh = Entry {
-                token: 0,
-                kid: dsc.kid.to_base64(),
-                country: dsc.country.clone(),
-                since: now,
-                deleted: None,
-            };
             let claimed = if shared.contains_key(&thumb) {
                 // Back after a deletion: a new, higher token (as the reference service does).
-                self.sources.store.ledger_reinsert(&thumb, fresh).await
+                store.ledger_reinsert(&thumb, fresh).await
             } else {
-                self.sources.store.ledger_claim(&thumb, fresh).await
+                store.ledger_claim(&thumb, fresh).await
             };
             match claimed {
                 Some(e) => {
@@ -161,23 +152,20 @@ impl Live {
             }
         }
         // Only an instance whose snapshot is the cluster's newest may record deletions.
-        let newest = self
-            .sources
-            .store
+        let newest = store
             .remote_version()
             .await
             .is_none_or(|v| snapshot.version >= v);
         if newest {
-            for (thumb, e) in shared.iter_mut() {
-                if e.deleted.is_none() && !present.contains(thumb) {
-                    e.deleted = Some(now);
-                    self.sources.store.ledger_put(thumb, e).await;
+            for thumb in mark_departed(&mut shared, &present, now) {
+                if let Some(e) = shared.get(&thumb) {
+                    store.ledger_put(&thumb, e).await;
                 }
             }
         }
         if let Ok(mut ledger) = self.ledger.lock() {
             ledger.next = shared.values().map(|e| e.token).max().unwrap_or(0);
-            ledger.entries = shared.into_iter().collect();
+            ledger.entries = shared;
         }
         self.persist_ledger();
     }
@@ -262,17 +250,7 @@ async fn follow(state: std::sync::Arc<Live>, url: String) {
     use futures_util::StreamExt;
     let channel = state.sources.store.channel();
     loop {
-        let subscribed = async {
-            let client = redis::Client::open(url.as_str()).ok()?;
-            let mut pubsub =
-                tokio::time::timeout(Duration::from_secs(2), client.get_async_pubsub())
-                    .await
-                    .ok()?
-                    .ok()?;
-            pubsub.subscribe(&channel).await.ok()?;
-            Some(pubsub)
-        }
-        .await;
+        let subscribed = crate::redis::subscribe(&url, &channel).await;
         if let Some(mut pubsub) = subscribed {
             let mut messages = pubsub.on_message();
             while messages.next().await.is_some() {

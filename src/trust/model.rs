@@ -131,6 +131,23 @@ pub struct Dsc {
     pub fetched_at: Option<OffsetDateTime>,
 }
 
+impl crate::trust::material::Material for Dsc {
+    const KIND: &'static str = "dsc";
+
+    fn identity(&self) -> String {
+        self.kid.to_base64()
+    }
+
+    /// A DSC past its `notAfter` leaving a list is routine (not counted by the removal guard).
+    fn in_force(&self, now: OffsetDateTime) -> bool {
+        now <= self.not_after
+    }
+
+    fn stamp(&mut self, fetched_at: OffsetDateTime) {
+        self.fetched_at = Some(fetched_at);
+    }
+}
+
 impl Dsc {
     /// Parses a DER certificate. Lenient about DER strictness, strict about structure.
     pub fn from_der(der: &[u8], source: &str) -> Result<Dsc, DscError> {

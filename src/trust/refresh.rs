@@ -24,6 +24,7 @@ use time::OffsetDateTime;
 
 use crate::trust::formats::{self, Anchor, Context, Format, ListError};
 use crate::trust::live::Live;
+use crate::trust::material::{Diff, Material, Shelf};
 use crate::trust::model::{Dsc, TrustSnapshot};
 use crate::trust::sources::{self, FetchError, Fetched, SourceConfig, SourcesFile, Validators};
 use crate::trust::store::{Lock, SnapshotRecord, SourceRecord, Store};
@@ -75,8 +76,20 @@ pub enum RefreshError {
     List(#[from] ListError),
     #[error("the list would remove {removed} of {had} keys (more than the allowed share)")]
     DropsTooMany { removed: usize, had: usize },
-    #[error("the anchor file cannot be used: {0}")]
-    Anchor(String),
+    #[error("the anchor file {} cannot be used: {cause}", path.display())]
+    Anchor {
+        path: std::path::PathBuf,
+        cause: AnchorUnusable,
+    },
+}
+
+/// Why a source's anchor file cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AnchorUnusable {
+    #[error("cannot be read: {0}")]
+    Read(std::io::ErrorKind),
+    #[error("{0}")]
+    Content(#[from] crate::trust::validate::AnchorError),
 }
 
 impl RefreshError {
@@ -85,7 +98,7 @@ impl RefreshError {
             RefreshError::Fetch(e) => e.code(),
             RefreshError::List(e) => e.code(),
             RefreshError::DropsTooMany { .. } => "LIST_DROPS_TOO_MANY_KEYS",
-            RefreshError::Anchor(_) => "ANCHOR_INVALID",
+            RefreshError::Anchor { .. } => "ANCHOR_INVALID",
         }
     }
 }
@@ -106,13 +119,13 @@ pub enum Outcome {
 
 struct Runtime {
     config: SourceConfig,
-    anchor: Result<Anchor, String>,
+    anchor: Result<Anchor, RefreshError>,
 }
 
 #[derive(Default)]
 struct Inner {
-    /// Source id → its DSCs in force.
-    current: BTreeMap<String, Vec<Dsc>>,
+    /// Each source's DSCs in force (its last good copy).
+    current: Shelf<Dsc>,
     status: BTreeMap<String, SourceStatus>,
     validators: HashMap<String, Validators>,
     /// Content hash of each source's copy in force (skip identical re-downloads).
@@ -141,9 +154,11 @@ impl Trust {
                 let anchor = match &config.anchor {
                     None => Ok(Anchor::none()),
                     Some(path) => std::fs::read(path)
-                        .map_err(|e| format!("{}: {e}", path.display()))
-                        .and_then(|b| {
-                            Anchor::from_bytes(&b).map_err(|e| format!("{}: {e}", path.display()))
+                        .map_err(|e| AnchorUnusable::Read(e.kind()))
+                        .and_then(|b| Anchor::from_bytes(&b).map_err(AnchorUnusable::Content))
+                        .map_err(|cause| RefreshError::Anchor {
+                            path: path.clone(),
+                            cause,
                         }),
                 };
                 inner.status.insert(
@@ -184,7 +199,7 @@ impl Trust {
     /// `trust_dir` (the behaviour before sources existed).
     pub fn sources_from_settings(
         settings: &crate::config::Settings,
-    ) -> Result<Vec<SourceConfig>, String> {
+    ) -> Result<Vec<SourceConfig>, sources::SourcesError> {
         let path = settings
             .sources_file
             .clone()
@@ -257,7 +272,7 @@ impl Trust {
         now: OffsetDateTime,
     ) -> Result<Outcome, RefreshError> {
         let cfg = &rt.config;
-        let anchor = rt.anchor.clone().map_err(RefreshError::Anchor)?;
+        let anchor = rt.anchor.clone()?;
         let fetched = self.fetch(cfg).await?;
         let (bytes, validators) = match fetched {
             Fetched::NotModified => return Ok(Outcome::Unchanged),
@@ -267,14 +282,16 @@ impl Trust {
             .inner
             .lock()
             .ok()
-            .is_some_and(|i| i.current.get(&cfg.id).is_some_and(|v| !v.is_empty()));
+            .is_some_and(|i| i.current.count(&cfg.id) > 0);
         if cfg.path.is_some() && !holds_keys && bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(Outcome::Empty);
         }
         let digest = crate::util::sha256_hex(&bytes);
-        let same_content = self.inner.lock().ok().is_some_and(|i| {
-            i.content.get(&cfg.id) == Some(&digest) && i.current.contains_key(&cfg.id)
-        });
+        let same_content = self
+            .inner
+            .lock()
+            .ok()
+            .is_some_and(|i| i.content.get(&cfg.id) == Some(&digest) && i.current.has(&cfg.id));
         if same_content {
             return Ok(Outcome::Unchanged);
         }
@@ -291,25 +308,16 @@ impl Trust {
         })
         .await
         .map_err(|_| RefreshError::List(ListError::Malformed("ingest task failed".into())))??;
-        let new_kids: BTreeSet<String> = ingested.dscs.iter().map(|d| d.kid.to_base64()).collect();
-        let old_kids: BTreeSet<String> = self
+        let Diff { added, removed } = self
             .inner
             .lock()
-            .ok()
-            .and_then(|i| {
-                i.current
-                    .get(&cfg.id)
-                    .map(|v| v.iter().map(|d| d.kid.to_base64()).collect())
-            })
-            .unwrap_or_default();
-        let removed = old_kids.difference(&new_kids).count();
-        let added = new_kids.difference(&old_kids).count();
-        if !old_kids.is_empty() && removed as f64 > cfg.max_removal_share * old_kids.len() as f64 {
-            return Err(RefreshError::DropsTooMany {
-                removed,
-                had: old_kids.len(),
-            });
-        }
+            .map_err(|_| RefreshError::List(ListError::Malformed("trust state".into())))?
+            .current
+            .check_removal(&cfg.id, &ingested.dscs, cfg.max_removal_share, now)
+            .map_err(|e| RefreshError::DropsTooMany {
+                removed: e.removed,
+                had: e.had,
+            })?;
         let rejected: BTreeMap<String, usize> = ingested
             .rejected_by_reason()
             .into_iter()
@@ -318,21 +326,19 @@ impl Trust {
         for r in &ingested.rejected {
             tracing::warn!(source = %cfg.id, entry = %r.entry, country = r.country.as_deref().unwrap_or("?"), reason = r.reason.code(), "trust-list entry rejected");
         }
-        let mut dscs = ingested.dscs;
-        for d in &mut dscs {
-            d.fetched_at = Some(now);
-        }
+        let kids: BTreeSet<String> = ingested.dscs.iter().map(Material::identity).collect();
+        let keys = kids.len();
         let record = SourceRecord {
             id: cfg.id.clone(),
             bytes: crate::util::base64_encode(&bytes),
             etag: validators.etag.clone(),
             last_modified: validators.last_modified.clone(),
             fetched_at: now.unix_timestamp(),
-            kids: new_kids.iter().cloned().collect(),
+            kids: kids.into_iter().collect(),
         };
         self.store.save_source(&record).await;
         if let Ok(mut i) = self.inner.lock() {
-            i.current.insert(cfg.id.clone(), dscs);
+            i.current.replace(&cfg.id, ingested.dscs, now);
             i.validators.insert(cfg.id.clone(), validators);
             i.content.insert(cfg.id.clone(), digest);
             if let Some(s) = i.status.get_mut(&cfg.id) {
@@ -343,7 +349,7 @@ impl Trust {
                 s.removed_total += removed as u64;
             }
         }
-        tracing::info!(source = %cfg.id, added, removed, keys = new_kids.len(), "trust source refreshed");
+        tracing::info!(source = %cfg.id, added, removed, keys, "trust source refreshed");
         self.publish(state).await;
         Ok(Outcome::Updated { added, removed })
     }
@@ -402,7 +408,7 @@ impl Trust {
         let Ok(mut i) = self.inner.lock() else {
             return;
         };
-        let dscs = i.current.get(id).map_or(0, Vec::len);
+        let dscs = i.current.count(id);
         let Some(s) = i.status.get_mut(id) else {
             return;
         };
@@ -473,7 +479,7 @@ impl Trust {
         let mut dscs: Vec<Dsc> = self
             .inner
             .lock()
-            .map(|i| i.current.values().flatten().cloned().collect())
+            .map(|i| i.current.all().cloned().collect())
             .unwrap_or_default();
         dscs.extend(self.local.lock().map(|l| l.clone()).unwrap_or_default());
         let draft = TrustSnapshot::new(0, dscs.clone());
@@ -550,27 +556,16 @@ impl Trust {
         let local = self.local.lock().map(|l| l.clone()).unwrap_or_default();
         let local_sources: BTreeSet<String> = local.iter().map(|d| d.source.clone()).collect();
         if let Ok(mut i) = self.inner.lock() {
-            let mut by_source: BTreeMap<String, Vec<Dsc>> = BTreeMap::new();
-            for d in &dscs {
-                if !local_sources.contains(&d.source) {
-                    by_source
-                        .entry(d.source.clone())
-                        .or_default()
-                        .push(d.clone());
-                }
-            }
             // Sources absent from the record have no keys in force any more.
-            i.current = by_source;
-            let counts: Vec<(String, usize)> = i
-                .current
-                .iter()
-                .map(|(k, v)| (k.clone(), v.len()))
-                .collect();
+            i.current.reset(
+                dscs.iter()
+                    .filter(|d| !local_sources.contains(&d.source))
+                    .cloned(),
+                |d| d.source.clone(),
+            );
+            let counts = i.current.counts();
             for s in i.status.values_mut() {
-                s.dscs = counts
-                    .iter()
-                    .find(|(k, _)| *k == s.id)
-                    .map_or(0, |(_, n)| *n);
+                s.dscs = counts.get(&s.id).copied().unwrap_or(0);
             }
         }
         dscs.extend(local);
@@ -620,8 +615,7 @@ impl Trust {
     pub fn has_country(&self, country: &str) -> bool {
         self.inner.lock().is_ok_and(|i| {
             i.current
-                .values()
-                .flatten()
+                .all()
                 .any(|d| d.country.as_deref() == Some(country))
         })
     }

@@ -93,6 +93,35 @@ impl SourceConfig {
     }
 }
 
+/// Why `sources.toml` cannot be used (the service refuses to start: a half-read source list
+/// would silently trust less, or more, than the operator wrote).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SourcesError {
+    #[error("{0}")]
+    Syntax(String),
+    #[error("source id {0:?}: use letters, digits, - _ .")]
+    BadId(String),
+    #[error("source id {0} appears twice")]
+    DuplicateId(String),
+    #[error("source {0}: give exactly one of url or path")]
+    UrlOrPath(String),
+    #[error("source {0}: url must be http:// or https://")]
+    BadUrl(String),
+    #[error("source {0}: refresh takes e.g. 30s, 15m, 6h, 1d")]
+    BadRefresh(String),
+    #[error("source {0}: max_removal_share must be within 0..=1")]
+    BadShare(String),
+    #[error("source {0}: max_bytes must be > 0")]
+    ZeroMaxBytes(String),
+    #[error("cannot be read: {0}")]
+    Read(std::io::ErrorKind),
+    #[error("{}: {cause}", path.display())]
+    InFile {
+        path: PathBuf,
+        cause: Box<SourcesError>,
+    },
+}
+
 /// The whole `sources.toml`.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -103,8 +132,9 @@ pub struct SourcesFile {
 
 impl SourcesFile {
     /// Parses and checks a sources file. Relative `path`/`anchor` resolve against `base`.
-    pub fn parse(text: &str, base: &Path) -> Result<SourcesFile, String> {
-        let mut file: SourcesFile = toml::from_str(text).map_err(|e| e.message().to_owned())?;
+    pub fn parse(text: &str, base: &Path) -> Result<SourcesFile, SourcesError> {
+        let mut file: SourcesFile =
+            toml::from_str(text).map_err(|e| SourcesError::Syntax(e.message().to_owned()))?;
         let mut ids = std::collections::BTreeSet::new();
         for s in &mut file.sources {
             if s.id.is_empty()
@@ -113,34 +143,28 @@ impl SourcesFile {
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
             {
-                return Err(format!("source id {:?}: use letters, digits, - _ .", s.id));
+                return Err(SourcesError::BadId(s.id.clone()));
             }
             if !ids.insert(s.id.clone()) {
-                return Err(format!("source id {} appears twice", s.id));
+                return Err(SourcesError::DuplicateId(s.id.clone()));
             }
             if s.url.is_some() == s.path.is_some() {
-                return Err(format!("source {}: give exactly one of url or path", s.id));
+                return Err(SourcesError::UrlOrPath(s.id.clone()));
             }
             if let Some(url) = &s.url
                 && !(url.starts_with("http://") || url.starts_with("https://"))
             {
-                return Err(format!("source {}: url must be http:// or https://", s.id));
+                return Err(SourcesError::BadUrl(s.id.clone()));
             }
             if crate::keys::issue::parse_duration(&s.refresh).is_none_or(|d| d.whole_seconds() < 1)
             {
-                return Err(format!(
-                    "source {}: refresh takes e.g. 30s, 15m, 6h, 1d",
-                    s.id
-                ));
+                return Err(SourcesError::BadRefresh(s.id.clone()));
             }
             if !(0.0..=1.0).contains(&s.max_removal_share) {
-                return Err(format!(
-                    "source {}: max_removal_share must be within 0..=1",
-                    s.id
-                ));
+                return Err(SourcesError::BadShare(s.id.clone()));
             }
             if s.max_bytes == 0 {
-                return Err(format!("source {}: max_bytes must be > 0", s.id));
+                return Err(SourcesError::ZeroMaxBytes(s.id.clone()));
             }
             if let Some(p) = &mut s.path
                 && p.is_relative()
@@ -157,16 +181,18 @@ impl SourcesFile {
     }
 
     /// Loads `path`; `None` when the file does not exist.
-    pub fn load(path: &Path) -> Result<Option<SourcesFile>, String> {
+    pub fn load(path: &Path) -> Result<Option<SourcesFile>, SourcesError> {
+        let in_file = |cause| SourcesError::InFile {
+            path: path.to_path_buf(),
+            cause: Box::new(cause),
+        };
         match std::fs::read_to_string(path) {
             Ok(text) => {
                 let base = path.parent().unwrap_or(Path::new("."));
-                SourcesFile::parse(&text, base)
-                    .map(Some)
-                    .map_err(|e| format!("{}: {e}", path.display()))
+                SourcesFile::parse(&text, base).map(Some).map_err(in_file)
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(format!("{}: {e}", path.display())),
+            Err(e) => Err(in_file(SourcesError::Read(e.kind()))),
         }
     }
 }

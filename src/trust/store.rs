@@ -354,7 +354,7 @@ impl Store {
     /// The cluster-wide app-sync ledger (thumbprint → entry), `None` without Redis.
     pub async fn ledger_entries(
         &self,
-    ) -> Option<std::collections::HashMap<String, crate::trust::ledger::Entry>> {
+    ) -> Option<std::collections::BTreeMap<String, crate::trust::ledger::Entry>> {
         let mut conn = self.conn()?;
         let raw = self
             .call(

@@ -5,6 +5,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use dcc_gateway::app::{Application, TrustSetup};
 use dcc_gateway::config::{ClientConfig, Endpoint, Settings, Tier};
 use dcc_gateway::http::AppState;
 use dcc_gateway::trust::model::TrustSnapshot;
@@ -71,23 +72,13 @@ pub fn settings() -> Settings {
 
 pub struct TestApp {
     pub base: String,
+    /// The admin listener's base URL, when the settings enable it.
+    pub admin: Option<String>,
     pub state: Arc<AppState>,
     handle: actix_web::dev::ServerHandle,
 }
 
 impl TestApp {
-    pub fn new(
-        base: String,
-        state: Arc<AppState>,
-        handle: actix_web::dev::ServerHandle,
-    ) -> TestApp {
-        TestApp {
-            base,
-            state,
-            handle,
-        }
-    }
-
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
@@ -126,21 +117,28 @@ impl Drop for TestApp {
 
 /// Starts the gateway on 127.0.0.1:0 in its own thread and actix system.
 pub fn spawn_app(settings: Settings, snapshot: Option<TrustSnapshot>) -> TestApp {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let state = Arc::new(AppState::new(settings, snapshot, None));
+    launch(settings, TrustSetup::Fixed(snapshot))
+}
+
+/// Starts an instance through the production start-up path ([`Application`]) on the
+/// settings' listeners (port 0 in tests), in its own actix system.
+pub fn launch(settings: Settings, trust: TrustSetup) -> TestApp {
+    let app = Application::build_with(settings, trust).unwrap();
+    let base = format!("http://{}", app.local_addr().unwrap());
+    let admin = app.admin_addr().map(|a| format!("http://{a}"));
+    let state = app.state();
     let (tx, rx) = std::sync::mpsc::channel();
-    let server_state = Arc::clone(&state);
     std::thread::spawn(move || {
         actix_web::rt::System::new().block_on(async move {
-            let server = dcc_gateway::http::start(server_state, listener).unwrap();
+            let server = app.start().await.unwrap();
             tx.send(server.handle()).unwrap();
             let _ = server.await;
         });
     });
-    let handle = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    let handle = rx.recv_timeout(Duration::from_secs(30)).unwrap();
     TestApp {
-        base: format!("http://127.0.0.1:{port}"),
+        base,
+        admin,
         state,
         handle,
     }

@@ -1,10 +1,10 @@
 //! Trust ingestion end to end: refresh against a misbehaving local upstream (the last good copy
 //! always stays in force), and instances sharing one real redis-server.
 
-use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use dcc_gateway::app::TrustSetup;
 use dcc_gateway::config::Settings;
 use dcc_gateway::crypto::Alg;
 use dcc_gateway::hcert::encode::{NewClaims, cwt_claims, sign1, wrap};
@@ -277,23 +277,7 @@ async fn a_misbehaving_upstream_never_costs_a_key_in_force() {
 
 /// Starts an instance like `serve` does (trust bootstrap, loops, follower) on a free port.
 pub fn spawn_instance(settings: Settings, sources: Vec<SourceConfig>) -> TestApp {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let state = Arc::new(AppState::with_sources(settings, None, None, sources));
-    let (tx, rx) = std::sync::mpsc::channel();
-    let server_state = Arc::clone(&state);
-    std::thread::spawn(move || {
-        actix_web::rt::System::new().block_on(async move {
-            dcc_gateway::serve::start_trust(&server_state)
-                .await
-                .unwrap();
-            let server = dcc_gateway::http::start(server_state, listener).unwrap();
-            tx.send(server.handle()).unwrap();
-            let _ = server.await;
-        });
-    });
-    let handle = rx.recv_timeout(Duration::from_secs(30)).unwrap();
-    TestApp::new(format!("http://127.0.0.1:{port}"), state, handle)
+    launch(settings, TrustSetup::Sources(sources))
 }
 
 /// Every (token, kid) an app receives paging `/signercertificateUpdate` to 204.
@@ -430,16 +414,11 @@ async fn admin_endpoints_are_off_by_default_and_need_the_token() {
             .unwrap();
         assert_eq!(res.status(), reqwest::StatusCode::NOT_FOUND, "{path}");
     }
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let admin = format!("http://{}", listener.local_addr().unwrap());
-    let state = Arc::clone(&app.state);
-    std::thread::spawn(move || {
-        actix_web::rt::System::new().block_on(async move {
-            let _ = dcc_gateway::http::admin::start(state, listener)
-                .unwrap()
-                .await;
-        });
-    });
+    // The admin listener the application bound next to the public one.
+    let admin = app
+        .admin
+        .clone()
+        .expect("admin listener enabled by the settings");
     let url = |p: &str| format!("{admin}{p}");
     let mut ready = false;
     for _ in 0..100 {

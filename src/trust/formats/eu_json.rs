@@ -365,13 +365,12 @@ pub fn item(
     timestamp: &str,
     cms_signature: Option<&[u8]>,
 ) -> TrustListItem {
-    let digest = ring::digest::digest(&ring::digest::SHA256, cert_der);
     TrustListItem {
         kid: Kid::of_der(cert_der).to_base64(),
         timestamp: Some(timestamp.to_owned()),
         country: Some(country.to_owned()),
         certificate_type: cert_type.to_owned(),
-        thumbprint: Some(crate::util::hex(digest.as_ref())),
+        thumbprint: Some(crate::util::sha256_hex(cert_der)),
         signature: cms_signature.map(crate::util::base64_encode),
         raw_data: Some(crate::util::base64_encode(cert_der)),
     }
