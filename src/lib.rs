@@ -4,6 +4,7 @@
 //! architecture and `hcert` for the verification pipeline.
 
 pub mod app;
+pub mod certlogic;
 pub mod cli;
 pub mod clock;
 pub mod config;

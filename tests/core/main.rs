@@ -8,6 +8,7 @@
     reason = "test code: a failed unwrap is a failed test"
 )]
 
+mod certlogic;
 mod cli;
 #[path = "../common/photo.rs"]
 mod photo;
