@@ -3,6 +3,8 @@
 //! runs it, and the API tests build their servers with it too (with
 //! [`TrustSetup::Fixed`] or [`TrustSetup::Sources`]), so what is tested is what runs.
 //!
+//! Business rules are read from `rules_dir` when the application is built, for every setup.
+//!
 //! Trust bring-up ([`bring_up_trust`]): Redis (bounded wait), the stored snapshot, one refresh
 //! of every source, development keys when no source provides a VN DSC, then the background
 //! loops ([`crate::trust::live::spawn`]).
@@ -81,6 +83,7 @@ impl Application {
             _ => None,
         };
         let state = Arc::new(AppState::with_sources(settings, snapshot, None, sources));
+        state.trust.load_rules(&state.settings.rules_dir());
         Ok(Application {
             state,
             listener,

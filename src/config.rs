@@ -141,6 +141,9 @@ pub struct Settings {
     /// Trust sources (default `<trust_dir>/sources.toml`; without that file, every PEM/DER
     /// file below `trust_dir` is one source `local`).
     pub sources_file: Option<PathBuf>,
+    /// Business rules, `<rules_dir>/<CC>/*.json` (default `<trust_dir>/rules`): acceptance
+    /// rules of destinations and invalidation rules of issuers, trusted by configuration.
+    pub rules_dir: Option<PathBuf>,
     pub redis_url: Option<String>,
     /// Worker threads (default: number of CPUs).
     pub workers: Option<usize>,
@@ -190,6 +193,7 @@ impl Default for Settings {
             data_dir: PathBuf::from("data"),
             trust_dir: PathBuf::from("trust-lists"),
             sources_file: None,
+            rules_dir: None,
             redis_url: None,
             workers: None,
             anonymous_tier: Some("anonymous".to_owned()),
@@ -226,6 +230,13 @@ impl Settings {
         Ok(s)
     }
 
+    /// The business-rules folder in effect.
+    pub fn rules_dir(&self) -> PathBuf {
+        self.rules_dir
+            .clone()
+            .unwrap_or_else(|| self.trust_dir.join("rules"))
+    }
+
     /// Applies `DCCGW_*` (and `REDIS_URL`) overrides from `get`.
     pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
         if let Some(v) = get("DCCGW_BIND") {
@@ -233,6 +244,9 @@ impl Settings {
         }
         if let Some(v) = get("DCCGW_SOURCES_FILE") {
             self.sources_file = Some(v.into());
+        }
+        if let Some(v) = get("DCCGW_RULES_DIR") {
+            self.rules_dir = Some(v.into());
         }
         if let Some(v) = get("DCCGW_DATA_DIR") {
             self.data_dir = v.into();

@@ -1,5 +1,5 @@
 //! Command-line interface (DESIGN.md §4, "CLI"): one file per command, each owning its
-//! arguments (`verify`, `issue`, `keys`, `trust_list`); this file holds the command enum, the
+//! arguments (`verify`, `issue`, `keys`, `trust_list`, `rules`: `certlogic` and `rules`); this file holds the command enum, the
 //! exit codes, `serve`'s overrides, `healthcheck` and the argument parsers they share.
 //!
 //! `verify` is offline and one-shot: it trusts exactly the certificates and lists given with
@@ -9,6 +9,7 @@
 
 pub mod issue;
 pub mod keys;
+pub mod rules;
 pub mod trust_list;
 pub mod verify;
 
@@ -64,6 +65,12 @@ pub enum Command {
     /// Check a trust list, or export the merged trust snapshot.
     #[command(subcommand, name = "trust-list")]
     TrustList(TrustListCommand),
+    /// Evaluate or validate CertLogic expressions.
+    #[command(subcommand)]
+    Certlogic(rules::CertlogicCommand),
+    /// Evaluate a business rule on a DCC payload.
+    #[command(subcommand)]
+    Rules(rules::RulesCommand),
     /// Write the OpenAPI document (default: openapi/openapi.json; `-` for stdout).
     Openapi {
         #[arg(long, default_value = "openapi/openapi.json")]
@@ -125,6 +132,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::TrustList(TrustListCommand::Check(args)) => trust_list::check(&args),
         Command::TrustList(TrustListCommand::Export(args)) => trust_list::export(&args).map(ok),
         Command::Verify(args) => verify::verify(&args),
+        Command::Certlogic(command) => rules::certlogic(&command),
+        Command::Rules(command) => rules::rules(&command),
     };
     match status {
         Ok(code) => ExitCode::from(code),

@@ -19,6 +19,55 @@ pub struct VerifyRequest {
     /// Codes outside the EU value sets are errors.
     #[serde(default)]
     pub strict_valuesets: Option<bool>,
+    /// Apply this destination's business rules (the answer gains `rules` and `admissible`).
+    #[serde(default)]
+    pub destination: Option<Destination>,
+}
+
+/// Where the traveller is going: its acceptance rules (and the issuer's invalidation rules)
+/// are applied at the verification instant.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Destination {
+    /// ISO 3166-1 alpha-2, e.g. `VN`.
+    pub country: String,
+    #[serde(default)]
+    pub region: Option<String>,
+}
+
+impl Destination {
+    /// A country of two upper-case letters and a region of at most 8 letters or digits.
+    pub fn checked(self) -> Result<Destination, &'static str> {
+        let country_ok =
+            self.country.len() == 2 && self.country.bytes().all(|b| b.is_ascii_uppercase());
+        let region_ok = self
+            .region
+            .as_deref()
+            .is_none_or(|r| r.len() <= 8 && r.bytes().all(|b| b.is_ascii_alphanumeric()));
+        if country_ok && region_ok {
+            Ok(self)
+        } else {
+            Err(
+                "destination: country must be two upper-case letters, region at most 8 letters or digits",
+            )
+        }
+    }
+}
+
+/// A verdict, with the destination's business rules when the request named one.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Verdict {
+    #[serde(flatten)]
+    pub result: VerificationResult,
+    /// The rules applied (only for a destination, and only to a technically valid certificate).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rules: Option<crate::rules::Assessment>,
+    /// With a destination: `true` every rule passed, `false` a rule failed or the certificate
+    /// is not valid, `null` a rule could not be decided or none applies. `valid` keeps its
+    /// meaning (technical validity).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<bool>)]
+    pub admissible: Option<Option<bool>>,
 }
 
 /// One item of a batch.
@@ -39,12 +88,15 @@ pub struct BatchRequest {
     pub detail: Option<Detail>,
     #[serde(default)]
     pub strict_valuesets: Option<bool>,
+    /// Apply this destination's business rules to every item.
+    #[serde(default)]
+    pub destination: Option<Destination>,
 }
 
 /// Results in the order of the request's items.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct BatchResponse {
-    pub results: Vec<VerificationResult>,
+    pub results: Vec<Verdict>,
 }
 
 /// Query parameters of `POST /v1/verify/image`.
@@ -56,6 +108,10 @@ pub struct ImageQuery {
     pub at: Option<String>,
     pub detail: Option<Detail>,
     pub strict_valuesets: Option<bool>,
+    /// Apply this destination country's business rules (ISO 3166-1 alpha-2).
+    pub destination: Option<String>,
+    /// The destination's region, with `destination`.
+    pub region: Option<String>,
 }
 
 /// `GET /readyz`.

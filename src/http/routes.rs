@@ -12,8 +12,8 @@ use time::OffsetDateTime;
 
 use super::AppState;
 use super::dto::{
-    BatchRequest, BatchResponse, CountryKeys, ImageQuery, Readiness, SourceHealth, TrustSummary,
-    VerifyRequest,
+    BatchRequest, BatchResponse, CountryKeys, Destination, ImageQuery, Readiness, SourceHealth,
+    TrustSummary, Verdict, VerifyRequest,
 };
 use super::error::{ApiError, payload_error};
 use super::metrics::METRICS;
@@ -108,13 +108,14 @@ fn snapshot(state: &AppState) -> Result<Arc<TrustSnapshot>, ApiError> {
     state.trust.snapshot.load_full().ok_or(ApiError::NotReady)
 }
 
-/// Verifies one QR text through the result cache.
+/// Verifies one QR text through the result cache; the verdict and the instant-independent
+/// outcome it came from (for the business rules).
 pub fn verify_cached(
     state: &AppState,
     snap: &TrustSnapshot,
     qr: &str,
     opts: &VerifyOptions,
-) -> VerificationResult {
+) -> (VerificationResult, Arc<hcert::SignedOutcome>) {
     let key = super::cache::ResultCache::key(qr, &snap.id);
     let outcome = match state.cache.get(&key) {
         Some(hit) => {
@@ -135,7 +136,74 @@ pub fn verify_cached(
     };
     let result = hcert::evaluate(&outcome, snap, opts);
     METRICS.verdict(&result);
-    result
+    (result, outcome)
+}
+
+/// The verdict of one QR text, with `destination`'s business rules when one is named (only a
+/// technically valid certificate is assessed: nothing of an unverified pass reaches a rule).
+pub fn verdict(
+    state: &AppState,
+    snap: &TrustSnapshot,
+    qr: &str,
+    opts: &VerifyOptions,
+    destination: Option<&Destination>,
+) -> Verdict {
+    let (result, outcome) = verify_cached(state, snap, qr, opts);
+    let Some(dest) = destination else {
+        return Verdict {
+            result,
+            rules: None,
+            admissible: None,
+        };
+    };
+    let signed = match outcome.as_ref() {
+        Ok(signed) if result.valid => signed,
+        _ => {
+            return Verdict {
+                result,
+                rules: None,
+                admissible: Some(Some(false)),
+            };
+        }
+    };
+    let kid = crate::util::base64_encode(&signed.kid);
+    let issuer = signed
+        .dsc
+        .country
+        .clone()
+        .or_else(|| signed.claims.iss.clone())
+        .unwrap_or_default();
+    let external = crate::rules::External {
+        validation_clock: opts.at,
+        value_sets: crate::hcert::payload::value_sets_by_id(),
+        country_code: &dest.country,
+        region: dest.region.as_deref(),
+        exp: Some(signed.claims.exp),
+        iat: signed.claims.iat,
+        issuer_country_code: &issuer,
+        kid: &kid,
+    };
+    let assessment =
+        state
+            .trust
+            .rules
+            .load()
+            .assess(&signed.claims.dcc, &external, signed.payload.cert_type);
+    Verdict {
+        result,
+        admissible: Some(assessment.admissible),
+        rules: Some(assessment),
+    }
+}
+
+/// A verdict without business rules (a request that named no destination, or an image
+/// without a QR code).
+fn plain(result: VerificationResult, destination: Option<&Destination>) -> Verdict {
+    Verdict {
+        admissible: destination.map(|_| Some(false)),
+        result,
+        rules: None,
+    }
 }
 
 fn log_verdict(endpoint: &str, r: &VerificationResult, started: Instant) {
@@ -160,7 +228,7 @@ fn log_verdict(endpoint: &str, r: &VerificationResult, started: Instant) {
         (String = "text/plain", example = "HC1:NCFOXN%TS3DH3ZSUZK+.V0ETD%65NL-AH-R6IOO6+IUKRG*I.I7BGSCT"),
     )),
     responses(
-        (status = 200, description = "The verdict, valid or not", body = VerificationResult),
+        (status = 200, description = "The verdict, valid or not", body = Verdict),
         (status = 400, body = super::error::ErrorBody), (status = 401, body = super::error::ErrorBody),
         (status = 413, body = super::error::ErrorBody), (status = 415, body = super::error::ErrorBody),
         (status = 429, body = super::error::ErrorBody), (status = 503, body = super::error::ErrorBody),
@@ -182,7 +250,7 @@ pub async fn verify(
             state.settings.http.body_timeout(),
         )
         .await?;
-        let (qr, opts) = match content_type(&req).as_str() {
+        let (qr, opts, dest) = match content_type(&req).as_str() {
             "application/json" => {
                 let r: VerifyRequest = serde_json::from_slice(&body)
                     .map_err(|_| ApiError::BadRequest("JSON does not match VerifyRequest"))?;
@@ -193,7 +261,12 @@ pub async fn verify(
                         .strict_valuesets
                         .unwrap_or(state.settings.strict_valuesets),
                 };
-                (r.qr, opts)
+                let dest = r
+                    .destination
+                    .map(Destination::checked)
+                    .transpose()
+                    .map_err(ApiError::BadRequest)?;
+                (r.qr, opts, dest)
             }
             "text/plain" => {
                 let text = std::str::from_utf8(&body)
@@ -204,7 +277,7 @@ pub async fn verify(
                     strict_valuesets: state.settings.strict_valuesets,
                     ..VerifyOptions::at(crate::clock::now())
                 };
-                (text.to_owned(), opts)
+                (text.to_owned(), opts, None)
             }
             _ => {
                 return Err(ApiError::UnsupportedMediaType(
@@ -213,10 +286,10 @@ pub async fn verify(
             }
         };
         let snap = snapshot(&state)?;
-        let result = verify_cached(&state, &snap, &qr, &opts);
+        let answer = verdict(&state, &snap, &qr, &opts, dest.as_ref());
         METRICS.observe_latency(started.elapsed());
-        log_verdict("verify", &result, started);
-        Ok(HttpResponse::Ok().json(result))
+        log_verdict("verify", &answer.result, started);
+        Ok(HttpResponse::Ok().json(answer))
     }
     .await;
     Ok(with_limits(answer, allowance))
@@ -258,6 +331,11 @@ pub async fn batch(
             return Err(ApiError::BatchTooLarge);
         }
         let detail = r.detail.unwrap_or_default();
+        let dest = r
+            .destination
+            .map(Destination::checked)
+            .transpose()
+            .map_err(ApiError::BadRequest)?;
         let strict = r
             .strict_valuesets
             .unwrap_or(state.settings.strict_valuesets);
@@ -274,14 +352,14 @@ pub async fn batch(
         let state2 = state.clone();
         let results = web::block(move || {
             jobs.iter()
-                .map(|(qr, opts)| verify_cached(&state2, &snap, qr, opts))
+                .map(|(qr, opts)| verdict(&state2, &snap, qr, opts, dest.as_ref()))
                 .collect::<Vec<_>>()
         })
         .await
         .map_err(|e| ApiError::internal("batch verification task", e))?;
         METRICS.observe_latency(started.elapsed());
         for r in &results {
-            log_verdict("batch", r, started);
+            log_verdict("batch", &r.result, started);
         }
         Ok(HttpResponse::Ok().json(BatchResponse { results }))
     }
@@ -299,7 +377,7 @@ pub async fn batch(
         (Vec<u8> = "multipart/form-data"),
     )),
     responses(
-        (status = 200, description = "The verdict; QR_NOT_FOUND when the image holds no QR code", body = VerificationResult),
+        (status = 200, description = "The verdict; QR_NOT_FOUND when the image holds no QR code", body = Verdict),
         (status = 401, body = super::error::ErrorBody), (status = 413, body = super::error::ErrorBody),
         (status = 415, body = super::error::ErrorBody), (status = 429, body = super::error::ErrorBody),
     ),
@@ -339,23 +417,35 @@ pub async fn image(
                 .strict_valuesets
                 .unwrap_or(state.settings.strict_valuesets),
         };
+        let dest = query
+            .destination
+            .clone()
+            .map(|country| {
+                Destination {
+                    country,
+                    region: query.region.clone(),
+                }
+                .checked()
+            })
+            .transpose()
+            .map_err(ApiError::BadRequest)?;
         let snap = snapshot(&state)?;
         let state2 = state.clone();
-        let result = web::block(
+        let answer = web::block(
             move || match crate::qr::decode_image(&bytes, &state2.limits) {
-                Ok(qr) => verify_cached(&state2, &snap, &qr, &opts),
+                Ok(qr) => verdict(&state2, &snap, &qr, &opts, dest.as_ref()),
                 Err(e) => {
                     let r = hcert::rejected(Finding::from_error(&e), &snap, &opts);
                     METRICS.verdict(&r);
-                    r
+                    plain(r, dest.as_ref())
                 }
             },
         )
         .await
         .map_err(|e| ApiError::internal("image verification task", e))?;
         METRICS.observe_latency(started.elapsed());
-        log_verdict("image", &result, started);
-        Ok(HttpResponse::Ok().json(result))
+        log_verdict("image", &answer.result, started);
+        Ok(HttpResponse::Ok().json(answer))
     }
     .await;
     Ok(with_limits(answer, allowance))

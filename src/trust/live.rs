@@ -31,6 +31,11 @@ pub struct Live {
     pub ledger: Mutex<Ledger>,
     /// Trust sources, their health, and the shared store of snapshots.
     pub sources: Trust,
+    /// Business rules in force (acceptance rules of destinations, invalidation rules of
+    /// issuers), swapped atomically like the snapshot.
+    pub rules: arc_swap::ArcSwap<crate::rules::RuleSet>,
+    /// Rule files refused by the last load, with their reasons.
+    pub rules_rejected: Mutex<Vec<crate::rules::source::Rejected>>,
     data_dir: PathBuf,
     redis_url: Option<String>,
 }
@@ -52,6 +57,8 @@ impl Live {
             snapshot: ArcSwapOption::new(snapshot.map(Arc::new)),
             ledger: Mutex::new(load_ledger(data_dir)),
             sources: Trust::new(sources, store),
+            rules: arc_swap::ArcSwap::from_pointee(crate::rules::RuleSet::default()),
+            rules_rejected: Mutex::new(Vec::new()),
             data_dir: data_dir.to_path_buf(),
             redis_url,
         }
@@ -60,6 +67,17 @@ impl Live {
     /// Refreshes source `id` now (the scheduled loops and the admin endpoint call this).
     pub async fn refresh(&self, id: &str) -> Result<Outcome, RefreshError> {
         self.sources.refresh(self, id).await
+    }
+
+    /// Loads the business rules of the folder `dir` (`<CC>/*.json`): each bad file is refused
+    /// alone and logged; the rules accepted replace those in force.
+    pub fn load_rules(&self, dir: &Path) {
+        let loaded = crate::rules::source::load_dir(dir, "local-rules");
+        tracing::info!(dir = %dir.display(), rules = loaded.set.rules.len(), rejected = loaded.rejected.len(), "business rules loaded");
+        self.rules.store(Arc::new(loaded.set));
+        if let Ok(mut r) = self.rules_rejected.lock() {
+            *r = loaded.rejected;
+        }
     }
 
     /// Start-up: the stored snapshot, then one refresh of every enabled source.

@@ -125,6 +125,9 @@ pub struct Dsc {
     pub not_after: OffsetDateTime,
     pub key: PublicKey,
     pub usage: KeyUsage,
+    /// Whether the certificate may sign documents: not a CA (`basicConstraints` cA=TRUE) and,
+    /// when it has a `keyUsage`, one allowing `digitalSignature`.
+    pub may_sign: bool,
     /// Which trust source vouched for this DSC (e.g. `cli`, `eu-gateway`, `VN`).
     pub source: String,
     /// When the source's list holding this DSC was fetched (None for ad-hoc material).
@@ -179,7 +182,14 @@ impl Dsc {
         if not_after < not_before {
             return Err(DscError::BadValidity);
         }
+        let is_ca = matches!(cert.basic_constraints(), Ok(Some(bc)) if bc.value.ca);
+        let signs = match cert.key_usage() {
+            Ok(Some(ku)) => ku.value.digital_signature(),
+            Ok(None) => true,
+            Err(_) => false,
+        };
         Ok(Dsc {
+            may_sign: !is_ca && signs,
             kid: Kid::of_der(der),
             der: Arc::from(der),
             country,

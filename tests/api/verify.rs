@@ -531,3 +531,122 @@ async fn every_answer_carries_the_security_headers_and_no_server_version() {
         }
     }
 }
+
+/// `POST path` with `body` as the partner; the JSON answer.
+async fn post_json(app: &TestApp, path: &str, body: Value) -> (StatusCode, Value) {
+    let res = client()
+        .post(app.url(path))
+        .bearer_auth(KEY_PARTNER)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    (res.status(), res.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn a_destination_applies_its_business_rules_and_valid_keeps_its_meaning() {
+    // The shipped example rules of trust-lists/rules/VN (the default rules folder).
+    let s = signer(Alg::Es256);
+    let app = spawn_app(settings(), Some(snapshot(&[&s])));
+    let at = "2021-06-01T00:00:00Z";
+    let vn = json!({"country": "VN"});
+    let complete = hc1(&s, &vaccination());
+    let (status, body) = post_json(
+        &app,
+        "/v1/verify",
+        json!({"qr": complete, "at": at, "destination": vn}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["valid"], true, "{body}");
+    assert_eq!(body["admissible"], true, "{body}");
+    let passed: Vec<&str> = body["rules"]["passed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["identifier"].as_str().unwrap())
+        .collect();
+    assert_eq!(passed, ["VR-VN-0001", "VR-VN-0002"], "{body}");
+    assert_eq!(body["rules"]["country"], "VN");
+
+    // The last dose is 7 days old: technically valid, not admissible, the failing rule named.
+    let mut recent = vaccination();
+    recent["v"][0]["dt"] = json!("2021-05-25");
+    let (_, body) = post_json(
+        &app,
+        "/v1/verify",
+        json!({"qr": hc1(&s, &recent), "at": at, "destination": vn}),
+    )
+    .await;
+    assert_eq!(
+        (body["valid"].clone(), body["admissible"].clone()),
+        (json!(true), json!(false)),
+        "{body}"
+    );
+    assert_eq!(body["rules"]["failed"][0]["identifier"], "VR-VN-0001");
+    assert!(
+        body["rules"]["failed"][0]["description"]
+            .as_str()
+            .unwrap()
+            .contains("EXAMPLE")
+    );
+
+    // A test sample of 88 hours fails TR-VN-0001; at 40 hours both test rules pass (batch).
+    let test = hc1(&s, &test_cert());
+    let (status, body) = post_json(
+        &app,
+        "/v1/verify/batch",
+        json!({"items": [
+        {"qr": test, "at": "2021-06-01T00:00:00Z"}, {"qr": test, "at": "2021-06-03T00:00:00Z"}],
+        "destination": vn}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["results"][0]["admissible"], true, "{body}");
+    assert_eq!(body["results"][1]["admissible"], false, "{body}");
+    assert_eq!(
+        body["results"][1]["rules"]["failed"][0]["identifier"],
+        "TR-VN-0001"
+    );
+
+    // No rules for a destination: nothing to judge by (null). No destination: no rule fields.
+    let (_, body) = post_json(
+        &app,
+        "/v1/verify",
+        json!({"qr": complete, "at": at, "destination": {"country": "ZZ"}}),
+    )
+    .await;
+    assert_eq!(body["admissible"], Value::Null, "{body}");
+    assert!(body["rules"]["passed"].as_array().unwrap().is_empty());
+    let (_, body) = post_json(&app, "/v1/verify", json!({"qr": complete, "at": at})).await;
+    assert!(
+        body.get("admissible").is_none() && body.get("rules").is_none(),
+        "{body}"
+    );
+
+    // An invalid certificate is never admissible, and no rule sees its data.
+    let other = signer(Alg::Es256);
+    let (_, body) = post_json(
+        &app,
+        "/v1/verify",
+        json!({"qr": hc1(&other, &vaccination()), "at": at, "destination": vn}),
+    )
+    .await;
+    assert_eq!(
+        (body["valid"].clone(), body["admissible"].clone()),
+        (json!(false), json!(false)),
+        "{body}"
+    );
+    assert!(body.get("rules").is_none(), "{body}");
+
+    // A malformed destination is a 400 with the error envelope.
+    let (status, body) = post_json(
+        &app,
+        "/v1/verify",
+        json!({"qr": complete, "destination": {"country": "vietnam"}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"]["code"], "BAD_REQUEST");
+}

@@ -607,3 +607,104 @@ fn trust_list_export_writes_the_stored_snapshot() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn certlogic_and_rules_commands_print_json_with_their_exit_codes() {
+    let write = |name: &str, v: serde_json::Value| {
+        let p = tmp(name);
+        std::fs::write(&p, v.to_string()).unwrap();
+        p
+    };
+    let expr = write(
+        "e.json",
+        serde_json::json!({"if": [{"var": "a"}, {"+": [1, {"var": "b"}]}, 0]}),
+    );
+    let data = write("d.json", serde_json::json!({"a": true, "b": 41}));
+    let out = bin()
+        .args(["certlogic", "eval", "--expr"])
+        .arg(&expr)
+        .arg("--data")
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(json(&out), serde_json::json!(42));
+    let bad = write(
+        "bad.json",
+        serde_json::json!({"plusTime": [{"var": "b"}, 1, "day"]}),
+    );
+    let out = bin()
+        .args(["certlogic", "eval", "--expr"])
+        .arg(&bad)
+        .arg("--data")
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("plusTime"));
+    let invalid = write("inv.json", serde_json::json!({"var": "x."}));
+    let out = bin()
+        .args(["certlogic", "validate", "--expr"])
+        .arg(&invalid)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        json(&out)[0]["message"],
+        "data access path doesn't have a valid format: x."
+    );
+
+    let rule =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("trust-lists/rules/VN/VR-VN-0001.json");
+    let payload = write("p.json", vaccination());
+    let run = |clock: &str| {
+        let ext = write(
+            "x.json",
+            serde_json::json!({"validationClock": clock, "countryCode": "VN", "issuerCountryCode": "VN"}),
+        );
+        bin()
+            .args(["rules", "eval", "--rule"])
+            .arg(&rule)
+            .arg("--payload")
+            .arg(&payload)
+            .arg("--external")
+            .arg(&ext)
+            .output()
+            .unwrap()
+    };
+    // The last dose is of 2021-05-01: 14 days later it passes, 13 days later it fails.
+    let out = run("2021-05-15T00:00:00Z");
+    assert_eq!(
+        (out.status.code(), json(&out)["result"].clone()),
+        (Some(0), serde_json::json!("PASSED"))
+    );
+    let out = run("2021-05-14T00:00:00Z");
+    assert_eq!(
+        (out.status.code(), json(&out)["result"].clone()),
+        (Some(1), serde_json::json!("FAIL"))
+    );
+    // A payload of another major schema version: OPEN, with the reason.
+    let mut v2 = vaccination();
+    v2["ver"] = serde_json::json!("2.0.0");
+    std::fs::write(&payload, v2.to_string()).unwrap();
+    let out = run("2021-05-15T00:00:00Z");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(json(&out)["result"], "OPEN");
+    assert!(
+        json(&out)["reason"]
+            .as_str()
+            .unwrap()
+            .contains("schema version")
+    );
+    // A file that is not a rule: usage error.
+    let out = bin()
+        .args(["rules", "eval", "--rule"])
+        .arg(&data)
+        .arg("--payload")
+        .arg(&payload)
+        .arg("--external")
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}

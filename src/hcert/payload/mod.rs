@@ -405,6 +405,33 @@ static VALUE_SETS: LazyLock<HashMap<&'static str, HashSet<String>>> = LazyLock::
         .collect()
 });
 
+/// The bundled value sets as business rules read them (`external.valueSets`): value-set id
+/// (e.g. `vaccines-covid-19-names`) → its codes, sorted.
+pub fn value_sets_by_id() -> &'static Json {
+    static BY_ID: LazyLock<Json> = LazyLock::new(|| {
+        let mut out = serde_json::Map::new();
+        for (_, text) in VALUE_SET_FILES {
+            let Ok(v) = serde_json::from_str::<Json>(text) else {
+                continue;
+            };
+            let (Some(id), Some(values)) = (
+                v.get("valueSetId").and_then(Json::as_str),
+                v.get("valueSetValues").and_then(Json::as_object),
+            ) else {
+                continue;
+            };
+            let mut codes: Vec<&String> = values.keys().collect();
+            codes.sort();
+            out.insert(
+                id.to_owned(),
+                Json::from(codes.into_iter().cloned().collect::<Vec<_>>()),
+            );
+        }
+        Json::Object(out)
+    });
+    &BY_ID
+}
+
 /// Whether `code` is in the bundled value set `set` (e.g. `"country-2-codes"`).
 pub fn in_value_set(set: &str, code: &str) -> bool {
     VALUE_SETS

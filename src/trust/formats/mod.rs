@@ -102,6 +102,9 @@ pub enum RejectReason {
     Malformed,
     /// The certificate's country differs from the entry's country.
     CountryMismatch,
+    /// A CA certificate (cA=TRUE), or one whose key usage excludes digitalSignature: never a
+    /// document signer, whatever list carries it.
+    NotASigner,
 }
 
 impl RejectReason {
@@ -116,6 +119,7 @@ impl RejectReason {
             RejectReason::Duplicate => "DUPLICATE",
             RejectReason::Malformed => "MALFORMED",
             RejectReason::CountryMismatch => "COUNTRY_MISMATCH",
+            RejectReason::NotASigner => "NOT_A_SIGNER",
         }
     }
 }
@@ -288,6 +292,9 @@ pub fn admit(der: &[u8], stated_kid: Option<&str>, ctx: &Context<'_>) -> Result<
         return Err(RejectReason::KidMismatch);
     }
     let dsc = Dsc::from_der(der, ctx.source).map_err(|_| RejectReason::Malformed)?;
+    if !dsc.may_sign {
+        return Err(RejectReason::NotASigner);
+    }
     if !dsc.valid_at(ctx.now) {
         return Err(RejectReason::Expired);
     }

@@ -53,6 +53,22 @@ mod tests {
     use time::macros::datetime;
 
     #[test]
+    fn a_ca_certificate_is_never_admitted_as_a_document_signer() {
+        use crate::trust::formats::testkit;
+        let key = testkit::es256();
+        let ca = mint::csca(&testkit::spec("DE", "csca", -10, 100), &key).unwrap();
+        let good = testkit::dsc("DE", "dsc", &key);
+        let bundle = format!("{}{}", ca.pem, good.pem);
+        let (_, _, anchor) = testkit::signer("anchor");
+        let out = ingest(bundle.as_bytes(), &testkit::ctx(&anchor)).unwrap();
+        assert_eq!(out.dscs.len(), 1);
+        assert_eq!(out.dscs[0].der.as_ref(), good.der.as_slice());
+        assert_eq!(out.rejected.len(), 1);
+        assert_eq!(out.rejected[0].reason, RejectReason::NotASigner);
+        assert_eq!(RejectReason::NotASigner.code(), "NOT_A_SIGNER");
+    }
+
+    #[test]
     fn bundle_with_good_expired_duplicate_and_garbage() {
         let now = datetime!(2022-01-01 00:00 UTC);
         let key = SignerKey::generate(Alg::Es256).unwrap();
