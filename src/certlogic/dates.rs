@@ -28,14 +28,15 @@ impl Unit {
 }
 
 fn digits(s: &str, n: usize) -> Option<(u32, &str)> {
-    if s.len() < n || !s.as_bytes()[..n].iter().all(u8::is_ascii_digit) {
+    let (head, rest) = (s.get(..n)?, s.get(n..)?);
+    if !head.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    Some((s[..n].parse().ok()?, &s[n..]))
+    Some((head.parse().ok()?, rest))
 }
 
-fn lit<'a>(s: &'a str, c: u8) -> Option<&'a str> {
-    (s.as_bytes().first() == Some(&c)).then(|| &s[1..])
+fn lit(s: &str, c: u8) -> Option<&str> {
+    s.strip_prefix(char::from(c))
 }
 
 fn last_day(year: i32, month: Month) -> u8 {
@@ -112,12 +113,13 @@ fn parse_offset(s: &str) -> Option<UtcOffset> {
     if s.is_empty() || s == "Z" {
         return Some(UtcOffset::UTC);
     }
-    let sign: i32 = match s.as_bytes()[0] {
-        b'+' => 1,
-        b'-' => -1,
-        _ => return None,
+    let (sign, body): (i32, &str) = if let Some(b) = s.strip_prefix('+') {
+        (1, b)
+    } else if let Some(b) = s.strip_prefix('-') {
+        (-1, b)
+    } else {
+        return None;
     };
-    let body = &s[1..];
     if !body.bytes().all(|b| b.is_ascii_digit() || b == b':') {
         return None;
     }

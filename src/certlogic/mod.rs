@@ -384,8 +384,11 @@ fn infix<'a>(op: &str, args: &[Value], data: &Val<'a>, depth: usize) -> Result<V
         _ => {}
     }
     if op == "and" {
-        let mut last = eval(&args[0], data, depth)?;
-        for arg in &args[1..] {
+        let Some((first, rest)) = args.split_first() else {
+            return Err(arity(op, "at least 2"));
+        };
+        let mut last = eval(first, data, depth)?;
+        for arg in rest {
             match last.truthiness() {
                 Some(false) => return Ok(last),
                 Some(true) => last = eval(arg, data, depth)?,
@@ -399,19 +402,28 @@ fn infix<'a>(op: &str, args: &[Value], data: &Val<'a>, depth: usize) -> Result<V
         .map(|a| eval(a, data, depth))
         .collect::<Result<Vec<_>, _>>()?;
     let bool_val = |b: bool| Val::Owned(Value::Bool(b));
+    let pair = || match values.as_slice() {
+        [a, b] => Ok((a, b)),
+        _ => Err(arity(op, "2")),
+    };
     match op {
-        "===" => Ok(bool_val(values[0].strict_eq(&values[1]))),
+        "===" => {
+            let (a, b) = pair()?;
+            Ok(bool_val(a.strict_eq(b)))
+        }
         "in" => {
-            let haystack: Vec<Val<'_>> = match &values[1] {
+            let (needle, haystack) = pair()?;
+            let haystack: Vec<Val<'_>> = match haystack {
                 Val::Array(items) => items.clone(),
                 Val::Ref(Value::Array(items)) => items.iter().map(Val::Ref).collect(),
                 Val::Owned(Value::Array(items)) => items.iter().map(Val::Ref).collect(),
                 _ => return Err(EvalError::InNotArray),
             };
-            Ok(bool_val(haystack.iter().any(|h| values[0].strict_eq(h))))
+            Ok(bool_val(haystack.iter().any(|h| needle.strict_eq(h))))
         }
         "+" => {
-            let (Some(a), Some(b)) = (values[0].int(), values[1].int()) else {
+            let (a, b) = pair()?;
+            let (Some(a), Some(b)) = (a.int(), b.int()) else {
                 return Err(EvalError::NotIntegers(op.to_owned()));
             };
             let sum = a
@@ -448,11 +460,12 @@ fn infix<'a>(op: &str, args: &[Value], data: &Val<'a>, depth: usize) -> Result<V
 }
 
 fn compare<T: PartialOrd>(op: &str, values: &[T]) -> bool {
-    values.windows(2).all(|w| match op {
-        "<" => w[0] < w[1],
-        ">" => w[0] > w[1],
-        "<=" => w[0] <= w[1],
-        _ => w[0] >= w[1],
+    values.windows(2).all(|w| match (op, w) {
+        ("<", [a, b]) => a < b,
+        (">", [a, b]) => a > b,
+        ("<=", [a, b]) => a <= b,
+        (_, [a, b]) => a >= b,
+        _ => false,
     })
 }
 

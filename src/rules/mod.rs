@@ -276,7 +276,7 @@ pub fn explain(
             )),
         );
     }
-    if !rule.engine_version.is_some_and(|v| v <= ENGINE_VERSION) {
+    if rule.engine_version.is_none_or(|v| v > ENGINE_VERSION) {
         return (
             Outcome::Open,
             Some("the rule needs a newer CertLogic engine than 1.3.3".into()),
