@@ -14,6 +14,7 @@ pub mod openapi;
 pub mod publish;
 pub mod rate_limit;
 pub mod routes;
+pub mod rules;
 pub mod sync;
 
 use std::net::TcpListener;
@@ -41,6 +42,8 @@ pub struct AppState {
     pub trust: Arc<crate::trust::live::Live>,
     /// Rendered publication of the current snapshot (EU list, signed lists, DID documents).
     pub publication: arc_swap::ArcSwapOption<crate::trust::publish::Published>,
+    /// The business rules in force in the business-rule service protocol, signed.
+    pub rules_publication: arc_swap::ArcSwapOption<rules::RulesPublication>,
 }
 
 impl AppState {
@@ -79,6 +82,7 @@ impl AppState {
         AppState {
             trust: Arc::new(trust),
             publication: arc_swap::ArcSwapOption::empty(),
+            rules_publication: arc_swap::ArcSwapOption::empty(),
             clients: auth::Clients::from_settings(&settings),
             limiter: rate_limit::Limiter::new(
                 &settings.tiers,
@@ -116,6 +120,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/v2/trustlist/-/VNM/{kind}/did.json",
             web::get().to(publish::did),
         )
+        .route("/rules", web::get().to(rules::list))
+        .route("/rules/{country}", web::get().to(rules::by_country))
+        .route("/rules/{country}/{hash}", web::get().to(rules::rule))
+        .route("/valuesets", web::get().to(rules::value_sets))
+        .route("/valuesets/{hash}", web::get().to(rules::value_set))
+        .route("/countrylist", web::get().to(rules::countries))
         .route("/signercertificateUpdate", web::get().to(sync::update))
         .route("/signercertificateUpdate", web::post().to(sync::lookup))
         .route("/signercertificateStatus", web::get().to(sync::status))

@@ -9,10 +9,10 @@ use crate::http::{dto, error, routes};
 #[derive(OpenApi)]
 #[openapi(
     info(title = "dcc-gateway", description = "EU Digital COVID Certificate verification and trust-list gateway"),
-    paths(routes::verify, routes::batch, routes::image, routes::trust_summary, crate::http::sync::update, crate::http::sync::lookup, crate::http::sync::status, crate::http::sync::delta, crate::http::publish::all, crate::http::publish::by_type, crate::http::publish::by_type_country, crate::http::publish::de_list, crate::http::publish::did, routes::healthz, routes::readyz, routes::metrics),
+    paths(routes::verify, routes::batch, routes::image, routes::trust_summary, crate::http::sync::update, crate::http::sync::lookup, crate::http::sync::status, crate::http::sync::delta, crate::http::publish::all, crate::http::publish::by_type, crate::http::publish::by_type_country, crate::http::publish::de_list, crate::http::publish::did, crate::http::rules::list, crate::http::rules::by_country, crate::http::rules::rule, crate::http::rules::value_sets, crate::http::rules::value_set, crate::http::rules::countries, routes::healthz, routes::readyz, routes::metrics),
     components(schemas(dto::VerifyRequest, dto::Destination, dto::Verdict, crate::rules::Assessment, crate::rules::RuleRef, dto::BatchRequest, dto::BatchItem, dto::BatchResponse, dto::Readiness, dto::TrustSummary, dto::CountryKeys, dto::SourceHealth, error::ErrorBody, error::ErrorDetail)),
     modifiers(&Security),
-    tags((name = "verify", description = "Decode and verify HC1 certificates"), (name = "trust", description = "What the gateway trusts"), (name = "publication", description = "Vietnam's keys in the formats partners read (EU gateway JSON, German-style signed list, WHO DID v2)"), (name = "sync", description = "Key sync for verifier apps (DGCA verifier-service protocol)"), (name = "operations", description = "Health, readiness, metrics"))
+    tags((name = "verify", description = "Decode and verify HC1 certificates"), (name = "trust", description = "What the gateway trusts"), (name = "publication", description = "Vietnam's keys in the formats partners read (EU gateway JSON, German-style signed list, WHO DID v2)"), (name = "sync", description = "Key sync for verifier apps (DGCA verifier-service protocol)"), (name = "rules", description = "Business rules and value sets for verifier apps (business-rule service protocol, X-SIGNATURE by the VN list signer)"), (name = "operations", description = "Health, readiness, metrics"))
 )]
 pub struct ApiDoc;
 

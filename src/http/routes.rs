@@ -175,7 +175,7 @@ pub fn verdict(
         .unwrap_or_default();
     let external = crate::rules::External {
         validation_clock: opts.at,
-        value_sets: crate::hcert::payload::value_sets_by_id(),
+        value_sets: snap.rules.value_sets(),
         country_code: &dest.country,
         region: dest.region.as_deref(),
         exp: Some(signed.claims.exp),
@@ -183,12 +183,9 @@ pub fn verdict(
         issuer_country_code: &issuer,
         kid: &kid,
     };
-    let assessment =
-        state
-            .trust
-            .rules
-            .load()
-            .assess(&signed.claims.dcc, &external, signed.payload.cert_type);
+    let assessment = snap
+        .rules
+        .assess(&signed.claims.dcc, &external, signed.payload.cert_type);
     Verdict {
         result,
         admissible: Some(assessment.admissible),

@@ -107,6 +107,23 @@ impl SignerKey {
         }
     }
 
+    /// An ECDSA P-256 / SHA-256 signature of `msg` in DER (X9.62), as Java's
+    /// `SHA256withECDSA` makes and checks it (business-rule service `X-SIGNATURE`). ES256 keys
+    /// only.
+    pub fn sign_der(&self, msg: &[u8]) -> Result<Vec<u8>, MintError> {
+        if self.alg != Alg::Es256 {
+            return Err(MintError::BadKey);
+        }
+        let rng = SystemRandom::new();
+        let kp = EcdsaKeyPair::from_pkcs8(&rs::ECDSA_P256_SHA256_ASN1_SIGNING, &self.pkcs8, &rng)
+            .map_err(|_| MintError::BadKey)?;
+        Ok(kp
+            .sign(&rng, msg)
+            .map_err(|_| MintError::Signing)?
+            .as_ref()
+            .to_vec())
+    }
+
     /// The key as an rcgen key pair (certificates are signed with ECDSA-SHA256 or
     /// sha256WithRSAEncryption).
     pub fn rcgen(&self) -> Result<KeyPair, MintError> {

@@ -17,6 +17,7 @@
 //! * `admissible` is `false` when any rule FAILS, else `null` when any is OPEN or the
 //!   destination has no rule at all (nothing to judge by), else `true`.
 
+pub mod service;
 pub mod source;
 
 use std::cmp::Ordering;
@@ -345,13 +346,65 @@ fn rule_ref(c: &Checked) -> RuleRef {
     }
 }
 
-/// Every rule in force, from every source.
+/// Every rule in force, from every source, and the value sets rules read.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RuleSet {
     pub rules: Vec<Checked>,
+    /// Value sets from rule sources, merged over the bundled ones (`None`: the bundled ones).
+    value_sets: Option<std::sync::Arc<Value>>,
+    /// `(source, id, codes)` of the value sets from rule sources, as they came.
+    pub extra_value_sets: Vec<(String, String, Vec<String>)>,
 }
 
 impl RuleSet {
+    /// A set of `rules`, with value sets from rule sources (each replaces the bundled set of the
+    /// same id; the last one of an id wins).
+    pub fn new(rules: Vec<Checked>, value_sets: Vec<(String, String, Vec<String>)>) -> RuleSet {
+        let merged = (!value_sets.is_empty()).then(|| {
+            let mut all = crate::hcert::payload::value_sets_by_id().clone();
+            if let Some(map) = all.as_object_mut() {
+                for (_, id, codes) in &value_sets {
+                    map.insert(id.clone(), Value::from(codes.clone()));
+                }
+            }
+            std::sync::Arc::new(all)
+        });
+        RuleSet {
+            rules,
+            value_sets: merged,
+            extra_value_sets: value_sets,
+        }
+    }
+
+    /// The value sets rules are evaluated with (`external.valueSets`).
+    pub fn value_sets(&self) -> &Value {
+        self.value_sets
+            .as_deref()
+            .unwrap_or_else(|| crate::hcert::payload::value_sets_by_id())
+    }
+
+    /// Identities of the rules and value sets, for the snapshot id.
+    pub fn fingerprint(&self, ctx: &mut ring::digest::Context) {
+        let mut ids: Vec<String> = self
+            .rules
+            .iter()
+            .map(|r| {
+                let text = serde_json::to_string(&r.rule).unwrap_or_default();
+                format!("{}\u{0}{text}", r.source)
+            })
+            .collect();
+        ids.sort();
+        for id in ids {
+            ctx.update(id.as_bytes());
+            ctx.update(&[0xff]);
+        }
+        for (source, id, codes) in &self.extra_value_sets {
+            ctx.update(source.as_bytes());
+            ctx.update(id.as_bytes());
+            ctx.update(codes.join(",").as_bytes());
+        }
+    }
+
     /// Countries that have acceptance rules.
     pub fn countries(&self) -> std::collections::BTreeSet<String> {
         self.rules
@@ -481,9 +534,7 @@ mod tests {
             "1.1.0",
             json!({"===": [{"var": "payload.v.0.dn"}, 2]}),
         );
-        let set = RuleSet {
-            rules: vec![old, new],
-        };
+        let set = RuleSet::new(vec![old, new], Vec::new());
         let payload = json!({"ver": "1.3.0", "v": [{"dn": 2}]});
         let a = set.assess(
             &payload,

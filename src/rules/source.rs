@@ -7,6 +7,10 @@ use std::path::Path;
 
 use super::{Checked, RuleError, RuleSet};
 
+/// The source name of the instance-local rules folder (never shared through Redis: each
+/// instance reads its own).
+pub const LOCAL: &str = "local-rules";
+
 /// Most rule files read from one folder.
 pub const MAX_FILES: usize = 10_000;
 

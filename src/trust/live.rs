@@ -31,10 +31,7 @@ pub struct Live {
     pub ledger: Mutex<Ledger>,
     /// Trust sources, their health, and the shared store of snapshots.
     pub sources: Trust,
-    /// Business rules in force (acceptance rules of destinations, invalidation rules of
-    /// issuers), swapped atomically like the snapshot.
-    pub rules: arc_swap::ArcSwap<crate::rules::RuleSet>,
-    /// Rule files refused by the last load, with their reasons.
+    /// Files of the local rules folder refused by the last load, with their reasons.
     pub rules_rejected: Mutex<Vec<crate::rules::source::Rejected>>,
     data_dir: PathBuf,
     redis_url: Option<String>,
@@ -57,7 +54,6 @@ impl Live {
             snapshot: ArcSwapOption::new(snapshot.map(Arc::new)),
             ledger: Mutex::new(load_ledger(data_dir)),
             sources: Trust::new(sources, store),
-            rules: arc_swap::ArcSwap::from_pointee(crate::rules::RuleSet::default()),
             rules_rejected: Mutex::new(Vec::new()),
             data_dir: data_dir.to_path_buf(),
             redis_url,
@@ -69,14 +65,19 @@ impl Live {
         self.sources.refresh(self, id).await
     }
 
-    /// Loads the business rules of the folder `dir` (`<CC>/*.json`): each bad file is refused
-    /// alone and logged; the rules accepted replace those in force.
+    /// Loads the instance-local business rules of the folder `dir` (`<CC>/*.json`): each bad
+    /// file is refused alone and logged. They are merged into every snapshot this instance
+    /// publishes or adopts (and into the one in force now, if any).
     pub fn load_rules(&self, dir: &Path) {
-        let loaded = crate::rules::source::load_dir(dir, "local-rules");
+        let loaded = crate::rules::source::load_dir(dir, crate::rules::source::LOCAL);
         tracing::info!(dir = %dir.display(), rules = loaded.set.rules.len(), rejected = loaded.rejected.len(), "business rules loaded");
-        self.rules.store(Arc::new(loaded.set));
+        self.sources.set_local_rules(loaded.set.rules);
         if let Ok(mut r) = self.rules_rejected.lock() {
             *r = loaded.rejected;
+        }
+        if let Some(current) = self.snapshot.load_full() {
+            let with = (*current).clone().with_rules(self.sources.rule_set());
+            self.snapshot.store(Some(Arc::new(with)));
         }
     }
 

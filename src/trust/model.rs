@@ -282,9 +282,14 @@ fn public_key(spki: &SubjectPublicKeyInfo<'_>) -> PublicKey {
 pub struct TrustSnapshot {
     /// Monotonic version (0 for ad-hoc snapshots such as the CLI's).
     pub version: u64,
-    /// Content hash over the sorted DSC kids and DER bytes (hex, 16 chars).
+    /// Content hash over the sorted DSC kids and DER bytes, and the business rules and value
+    /// sets when there are any (hex, 16 chars).
     pub id: String,
     by_kid: HashMap<Vec<u8>, Vec<Arc<Dsc>>>,
+    /// The content hash of the DSCs alone.
+    dsc_id: String,
+    /// Business rules in force (and the value sets they read), swapped with the DSCs.
+    pub rules: Arc<crate::rules::RuleSet>,
 }
 
 impl TrustSnapshot {
@@ -308,9 +313,25 @@ impl TrustSnapshot {
         let id = crate::util::hex(ctx.finish().as_ref().get(..8).unwrap_or_default());
         TrustSnapshot {
             version,
+            dsc_id: id.clone(),
             id,
             by_kid,
+            rules: Arc::default(),
         }
+    }
+
+    /// The snapshot with `rules` in force; the id then covers them too (the DSCs' id when there
+    /// is no rule and no value set).
+    pub fn with_rules(mut self, rules: crate::rules::RuleSet) -> TrustSnapshot {
+        self.id.clone_from(&self.dsc_id);
+        if !(rules.rules.is_empty() && rules.extra_value_sets.is_empty()) {
+            let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+            ctx.update(self.dsc_id.as_bytes());
+            rules.fingerprint(&mut ctx);
+            self.id = crate::util::hex(ctx.finish().as_ref().get(..8).unwrap_or_default());
+        }
+        self.rules = Arc::new(rules);
+        self
     }
 
     /// Every DSC whose kid equals `kid` (empty if none; kids that are not 8 bytes match nothing).

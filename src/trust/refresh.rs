@@ -22,6 +22,7 @@ use std::time::Duration;
 use serde::Serialize;
 use time::OffsetDateTime;
 
+use crate::rules::{Checked, RuleSet};
 use crate::trust::formats::{self, Anchor, Context, Format, ListError};
 use crate::trust::live::Live;
 use crate::trust::material::{Diff, Material, Shelf};
@@ -50,6 +51,8 @@ pub struct SourceStatus {
     pub status: String,
     /// DSCs of this source in force.
     pub dscs: usize,
+    /// Business rules of this source in force (rule sources).
+    pub rules: usize,
     /// RFC 3339 of the last attempt and the last success.
     pub last_attempt: Option<String>,
     pub last_success: Option<String>,
@@ -126,6 +129,9 @@ struct Runtime {
 struct Inner {
     /// Each source's DSCs in force (its last good copy).
     current: Shelf<Dsc>,
+    /// Each rule source's business rules in force, and its value sets.
+    rules: Shelf<Checked>,
+    value_sets: BTreeMap<String, Vec<(String, String, Vec<String>)>>,
     status: BTreeMap<String, SourceStatus>,
     validators: HashMap<String, Validators>,
     /// Content hash of each source's copy in force (skip identical re-downloads).
@@ -139,6 +145,8 @@ pub struct Trust {
     inner: Mutex<Inner>,
     /// Instance-local DSCs merged into every snapshot (development VN keys).
     local: Mutex<Vec<Dsc>>,
+    /// Instance-local business rules (the rules folder), merged into every snapshot.
+    local_rules: Mutex<Vec<Checked>>,
     client: Mutex<Option<reqwest::Client>>,
     /// Serialises refreshes within this instance.
     refresh_lock: tokio::sync::Mutex<()>,
@@ -169,6 +177,7 @@ impl Trust {
                         enabled: config.enabled,
                         status: "pending".into(),
                         dscs: 0,
+                        rules: 0,
                         last_attempt: None,
                         last_success: None,
                         last_error: None,
@@ -190,6 +199,7 @@ impl Trust {
             store,
             inner: Mutex::new(inner),
             local: Mutex::new(Vec::new()),
+            local_rules: Mutex::new(Vec::new()),
             client: Mutex::new(None),
             refresh_lock: tokio::sync::Mutex::new(()),
         }
@@ -218,6 +228,28 @@ impl Trust {
         if let Ok(mut l) = self.local.lock() {
             *l = dscs;
         }
+    }
+
+    /// Sets the instance-local business rules merged into every snapshot.
+    pub fn set_local_rules(&self, rules: Vec<Checked>) {
+        if let Ok(mut l) = self.local_rules.lock() {
+            *l = rules;
+        }
+    }
+
+    /// The rules in force: the local ones and every rule source's, with their value sets.
+    pub fn rule_set(&self) -> RuleSet {
+        let mut rules = self
+            .local_rules
+            .lock()
+            .map(|l| l.clone())
+            .unwrap_or_default();
+        let mut sets = Vec::new();
+        if let Ok(i) = self.inner.lock() {
+            rules.extend(i.rules.all().cloned());
+            sets.extend(i.value_sets.values().flatten().cloned());
+        }
+        RuleSet::new(rules, sets)
     }
 
     /// The configured sources.
@@ -273,6 +305,9 @@ impl Trust {
     ) -> Result<Outcome, RefreshError> {
         let cfg = &rt.config;
         let anchor = rt.anchor.clone()?;
+        if cfg.format.carries_rules() {
+            return self.refresh_rules(state, cfg, &anchor, now).await;
+        }
         let fetched = self.fetch(cfg).await?;
         let (bytes, validators) = match fetched {
             Fetched::NotModified => return Ok(Outcome::Unchanged),
@@ -354,6 +389,116 @@ impl Trust {
         Ok(Outcome::Updated { added, removed })
     }
 
+    /// A business-rule service: fetch and check ([`crate::rules::service::fetch`]), parse
+    /// each item, guard, store, merge — the same last-good path as keys.
+    async fn refresh_rules(
+        &self,
+        state: &Live,
+        cfg: &SourceConfig,
+        anchor: &Anchor,
+        now: OffsetDateTime,
+    ) -> Result<Outcome, RefreshError> {
+        use crate::rules::service::{self, ServiceError};
+        if anchor.is_empty() {
+            return Err(ListError::AnchorRequired.into());
+        }
+        let Some(url) = &cfg.url else {
+            return Err(FetchError::Io("a rules-service source needs a url".into()).into());
+        };
+        let client = self.client(cfg)?;
+        let timeout = Duration::from_secs(cfg.timeout_secs);
+        let bundle = service::fetch(&client, url, anchor, cfg.max_bytes, timeout)
+            .await
+            .map_err(|e| match e {
+                ServiceError::Fetch(f) => RefreshError::Fetch(f),
+                ServiceError::ListSignature(_) => RefreshError::List(ListError::BadSignature),
+                ServiceError::TooManyItems(_) => {
+                    RefreshError::List(ListError::TooManyEntries(service::MAX_ITEMS))
+                }
+                ServiceError::ListMalformed(what) => {
+                    RefreshError::List(ListError::Malformed(format!("the {what} list")))
+                }
+            })?;
+        let bytes = serde_json::to_vec(&bundle)
+            .map_err(|e| RefreshError::List(ListError::Malformed(e.to_string())))?;
+        let digest = crate::util::sha256_hex(&bytes);
+        let same_content = self
+            .inner
+            .lock()
+            .ok()
+            .is_some_and(|i| i.content.get(&cfg.id) == Some(&digest) && i.rules.has(&cfg.id));
+        if same_content {
+            return Ok(Outcome::Unchanged);
+        }
+        let ingested = service::ingest(&bundle, &cfg.id);
+        for (name, code) in &ingested.rejected {
+            tracing::warn!(source = %cfg.id, item = %name, reason = %code, "business rule or value set rejected");
+        }
+        if ingested.rules.is_empty() && ingested.value_sets.is_empty() {
+            return Err(ListError::Empty.into());
+        }
+        let Diff { added, removed } = self
+            .inner
+            .lock()
+            .map_err(|_| RefreshError::List(ListError::Malformed("trust state".into())))?
+            .rules
+            .check_removal(&cfg.id, &ingested.rules, cfg.max_removal_share, now)
+            .map_err(|e| RefreshError::DropsTooMany {
+                removed: e.removed,
+                had: e.had,
+            })?;
+        let mut rejected: BTreeMap<String, usize> = BTreeMap::new();
+        for (_, code) in &ingested.rejected {
+            *rejected.entry(code.clone()).or_insert(0) += 1;
+        }
+        let record = SourceRecord {
+            id: cfg.id.clone(),
+            bytes: crate::util::base64_encode(&bytes),
+            etag: None,
+            last_modified: None,
+            fetched_at: now.unix_timestamp(),
+            kids: ingested.rules.iter().map(Material::identity).collect(),
+        };
+        self.store.save_source(&record).await;
+        let count = ingested.rules.len();
+        if let Ok(mut i) = self.inner.lock() {
+            i.rules.replace(&cfg.id, ingested.rules, now);
+            let sets = ingested
+                .value_sets
+                .into_iter()
+                .map(|(id, codes)| (cfg.id.clone(), id, codes))
+                .collect();
+            i.value_sets.insert(cfg.id.clone(), sets);
+            i.content.insert(cfg.id.clone(), digest);
+            if let Some(s) = i.status.get_mut(&cfg.id) {
+                s.rejected = rejected;
+                s.last_added = added;
+                s.last_removed = removed;
+                s.added_total += added as u64;
+                s.removed_total += removed as u64;
+            }
+        }
+        tracing::info!(source = %cfg.id, added, removed, rules = count, "business rules refreshed");
+        self.publish(state).await;
+        Ok(Outcome::Updated { added, removed })
+    }
+
+    /// The shared HTTP client (made once).
+    fn client(&self, cfg: &SourceConfig) -> Result<reqwest::Client, FetchError> {
+        let mut guard = self
+            .client
+            .lock()
+            .map_err(|_| FetchError::Io("client".into()))?;
+        match guard.as_ref() {
+            Some(c) => Ok(c.clone()),
+            None => {
+                let c = sources::http_client(Duration::from_secs(cfg.connect_timeout_secs))?;
+                *guard = Some(c.clone());
+                Ok(c)
+            }
+        }
+    }
+
     async fn fetch(&self, cfg: &SourceConfig) -> Result<Fetched, FetchError> {
         if let Some(path) = &cfg.path {
             let path = path.clone();
@@ -369,20 +514,7 @@ impl Trust {
         let Some(url) = &cfg.url else {
             return Err(FetchError::Io("no url or path".into()));
         };
-        let client = {
-            let mut guard = self
-                .client
-                .lock()
-                .map_err(|_| FetchError::Io("client".into()))?;
-            match guard.as_ref() {
-                Some(c) => c.clone(),
-                None => {
-                    let c = sources::http_client(Duration::from_secs(cfg.connect_timeout_secs))?;
-                    *guard = Some(c.clone());
-                    c
-                }
-            }
-        };
+        let client = self.client(cfg)?;
         let mut validators = self
             .inner
             .lock()
@@ -409,9 +541,11 @@ impl Trust {
             return;
         };
         let dscs = i.current.count(id);
+        let rules = i.rules.count(id);
         let Some(s) = i.status.get_mut(id) else {
             return;
         };
+        s.rules = rules;
         let at = crate::util::rfc3339(now);
         match result {
             Ok(Outcome::Skipped) => {}
@@ -482,7 +616,8 @@ impl Trust {
             .map(|i| i.current.all().cloned().collect())
             .unwrap_or_default();
         dscs.extend(self.local.lock().map(|l| l.clone()).unwrap_or_default());
-        let draft = TrustSnapshot::new(0, dscs.clone());
+        let rules = self.rule_set();
+        let draft = TrustSnapshot::new(0, dscs.clone()).with_rules(rules.clone());
         let current = state.snapshot.load_full();
         if current.as_ref().is_some_and(|c| c.id == draft.id) {
             return;
@@ -491,7 +626,7 @@ impl Trust {
         let floor = current.as_ref().map_or(0, |c| c.version) + 1;
         let candidate = floor.max(u64::try_from(now.unix_timestamp()).unwrap_or(0));
         let version = self.store.next_version(candidate).await;
-        let snapshot = TrustSnapshot::new(version, dscs);
+        let snapshot = TrustSnapshot::new(version, dscs).with_rules(rules);
         let record = SnapshotRecord::from_snapshot(&snapshot, now.unix_timestamp());
         let shared = self.store.save_snapshot(&record).await;
         tracing::info!(version, snapshot = %snapshot.id, dscs = snapshot.len(), shared, "trust snapshot published");
@@ -563,13 +698,20 @@ impl Trust {
                     .cloned(),
                 |d| d.source.clone(),
             );
+            i.rules.reset(record.rules(), |r| r.source.clone());
+            i.value_sets.clear();
+            for set in record.value_sets() {
+                i.value_sets.entry(set.0.clone()).or_default().push(set);
+            }
             let counts = i.current.counts();
+            let rule_counts = i.rules.counts();
             for s in i.status.values_mut() {
                 s.dscs = counts.get(&s.id).copied().unwrap_or(0);
+                s.rules = rule_counts.get(&s.id).copied().unwrap_or(0);
             }
         }
         dscs.extend(local);
-        let snapshot = TrustSnapshot::new(record.version, dscs);
+        let snapshot = TrustSnapshot::new(record.version, dscs).with_rules(self.rule_set());
         tracing::info!(version = record.version, snapshot = %snapshot.id, dscs = snapshot.len(), "trust snapshot adopted from the store");
         state.swap_snapshot(snapshot);
     }

@@ -113,6 +113,10 @@ pub enum SourcesError {
     BadShare(String),
     #[error("source {0}: max_bytes must be > 0")]
     ZeroMaxBytes(String),
+    #[error(
+        "source {0}: a rules-service source needs a url and an anchor (the service's public key)"
+    )]
+    RulesServiceNeeds(String),
     #[error("cannot be read: {0}")]
     Read(std::io::ErrorKind),
     #[error("{}: {cause}", path.display())]
@@ -155,6 +159,9 @@ impl SourcesFile {
                 && !(url.starts_with("http://") || url.starts_with("https://"))
             {
                 return Err(SourcesError::BadUrl(s.id.clone()));
+            }
+            if s.format.carries_rules() && (s.url.is_none() || s.anchor.is_none()) {
+                return Err(SourcesError::RulesServiceNeeds(s.id.clone()));
             }
             if crate::keys::issue::parse_duration(&s.refresh).is_none_or(|d| d.whole_seconds() < 1)
             {
@@ -340,12 +347,39 @@ pub async fn fetch_url(
         .map_err(|_| FetchError::Timeout)?
 }
 
+/// [`fetch_url`], also returning the answer's `X-SIGNATURE` header (business-rule services).
+pub async fn fetch_url_signed(
+    client: &reqwest::Client,
+    url: &str,
+    previous: &Validators,
+    max_bytes: u64,
+    total: Duration,
+) -> Result<(Fetched, Option<String>), FetchError> {
+    tokio::time::timeout(
+        total,
+        fetch_with_signature(client, url, previous, max_bytes),
+    )
+    .await
+    .map_err(|_| FetchError::Timeout)?
+}
+
 async fn fetch_inner(
     client: &reqwest::Client,
     url: &str,
     previous: &Validators,
     max_bytes: u64,
 ) -> Result<Fetched, FetchError> {
+    fetch_with_signature(client, url, previous, max_bytes)
+        .await
+        .map(|(f, _)| f)
+}
+
+async fn fetch_with_signature(
+    client: &reqwest::Client,
+    url: &str,
+    previous: &Validators,
+    max_bytes: u64,
+) -> Result<(Fetched, Option<String>), FetchError> {
     let mut req = client.get(url);
     if let Some(etag) = &previous.etag {
         req = req.header("If-None-Match", etag);
@@ -356,7 +390,7 @@ async fn fetch_inner(
     let mut res = req.send().await.map_err(classify)?;
     let status = res.status().as_u16();
     if status == 304 {
-        return Ok(Fetched::NotModified);
+        return Ok((Fetched::NotModified, None));
     }
     if status != 200 {
         return Err(FetchError::Http(status));
@@ -374,6 +408,8 @@ async fn fetch_inner(
         etag: header("etag"),
         last_modified: header("last-modified"),
     };
+    // Signatures are Base64 of at most a few hundred bytes; anything longer is not one.
+    let signature = header("x-signature").filter(|s| s.len() <= 2048);
     let mut bytes = Vec::new();
     while let Some(chunk) = res.chunk().await.map_err(classify)? {
         if (bytes.len() + chunk.len()) as u64 > max_bytes {
@@ -381,7 +417,7 @@ async fn fetch_inner(
         }
         bytes.extend_from_slice(&chunk);
     }
-    Ok(Fetched::Body { bytes, validators })
+    Ok((Fetched::Body { bytes, validators }, signature))
 }
 
 fn classify(e: reqwest::Error) -> FetchError {

@@ -31,6 +31,21 @@ pub struct EntryRecord {
     pub der: String,
 }
 
+/// A business rule of a stored snapshot (the rule JSON as the gateway holds it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleRecord {
+    pub source: String,
+    pub raw: String,
+}
+
+/// A value set of a rule source in a stored snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ValueSetRecord {
+    pub source: String,
+    pub id: String,
+    pub codes: Vec<String>,
+}
+
 /// A stored merged snapshot.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SnapshotRecord {
@@ -39,6 +54,11 @@ pub struct SnapshotRecord {
     /// Unix seconds.
     pub created_at: i64,
     pub entries: Vec<EntryRecord>,
+    /// Business rules from rule sources (instance-local rules are not shared).
+    #[serde(default)]
+    pub rules: Vec<RuleRecord>,
+    #[serde(default)]
+    pub value_sets: Vec<ValueSetRecord>,
 }
 
 impl SnapshotRecord {
@@ -52,11 +72,35 @@ impl SnapshotRecord {
             })
             .collect();
         entries.sort_by(|a, b| (&a.source, &a.der).cmp(&(&b.source, &b.der)));
+        let rules = snapshot
+            .rules
+            .rules
+            .iter()
+            .filter(|r| r.source != crate::rules::source::LOCAL)
+            .filter_map(|r| {
+                Some(RuleRecord {
+                    source: r.source.clone(),
+                    raw: serde_json::to_string(&r.rule).ok()?,
+                })
+            })
+            .collect();
+        let value_sets = snapshot
+            .rules
+            .extra_value_sets
+            .iter()
+            .map(|(source, id, codes)| ValueSetRecord {
+                source: source.clone(),
+                id: id.clone(),
+                codes: codes.clone(),
+            })
+            .collect();
         SnapshotRecord {
             version: snapshot.version,
             id: snapshot.id.clone(),
             created_at,
             entries,
+            rules,
+            value_sets,
         }
     }
 
@@ -79,8 +123,25 @@ impl SnapshotRecord {
         (out, bad)
     }
 
+    /// The rules of the record (entries that no longer parse are dropped).
+    pub fn rules(&self) -> Vec<crate::rules::Checked> {
+        self.rules
+            .iter()
+            .filter_map(|r| crate::rules::parse(r.raw.as_bytes(), &r.source).ok())
+            .collect()
+    }
+
+    /// The value sets of the record: (source, id, codes).
+    pub fn value_sets(&self) -> Vec<(String, String, Vec<String>)> {
+        self.value_sets
+            .iter()
+            .map(|v| (v.source.clone(), v.id.clone(), v.codes.clone()))
+            .collect()
+    }
+
     pub fn to_snapshot(&self) -> TrustSnapshot {
         TrustSnapshot::new(self.version, self.dscs().0)
+            .with_rules(crate::rules::RuleSet::new(self.rules(), self.value_sets()))
     }
 }
 
@@ -529,6 +590,8 @@ mod tests {
                     fetched_at: Some(5),
                     der: "MAA=".into(),
                 }],
+                rules: Vec::new(),
+                value_sets: Vec::new(),
             };
             assert!(!store.save_snapshot(&rec).await);
             // A fresh store over the same directory (a restart) finds it on disk.

@@ -16,6 +16,7 @@ mod openapi;
 mod photo;
 mod privacy;
 mod publish;
+mod rules;
 #[path = "../core/support.rs"]
 #[allow(
     dead_code,

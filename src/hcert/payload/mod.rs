@@ -405,6 +405,20 @@ static VALUE_SETS: LazyLock<HashMap<&'static str, HashSet<String>>> = LazyLock::
         .collect()
 });
 
+/// The bundled value-set files: (valueSetId, the file's exact text).
+pub fn value_set_files() -> impl Iterator<Item = (&'static str, &'static str)> {
+    static FILES: LazyLock<Vec<(String, &'static str)>> = LazyLock::new(|| {
+        VALUE_SET_FILES
+            .iter()
+            .filter_map(|(_, text)| {
+                let v: Json = serde_json::from_str(text).ok()?;
+                Some((v.get("valueSetId")?.as_str()?.to_owned(), *text))
+            })
+            .collect()
+    });
+    FILES.iter().map(|(id, text)| (id.as_str(), *text))
+}
+
 /// The bundled value sets as business rules read them (`external.valueSets`): value-set id
 /// (e.g. `vaccines-covid-19-names`) → its codes, sorted.
 pub fn value_sets_by_id() -> &'static Json {

@@ -47,17 +47,26 @@ pub enum Format {
     WhoDid,
     /// PEM bundle (or a directory of PEM/DER files), trusted by configuration.
     Pem,
+    /// A business-rule service (`/rules`, `/valuesets`; X-SIGNATURE by the pinned anchor key):
+    /// business rules and value sets, not keys.
+    RulesService,
 }
 
 impl Format {
     /// Every format, in the order of the docs.
-    pub const ALL: [Format; 5] = [
+    pub const ALL: [Format; 6] = [
         Format::EuJson,
         Format::DeSigned,
         Format::SeJws,
         Format::WhoDid,
         Format::Pem,
+        Format::RulesService,
     ];
+
+    /// Whether the format carries business rules (else keys).
+    pub const fn carries_rules(self) -> bool {
+        matches!(self, Format::RulesService)
+    }
 
     /// The format named `name` (case-insensitive), as configuration and the CLI spell it.
     pub fn parse(name: &str) -> Option<Format> {
@@ -74,6 +83,7 @@ impl Format {
             Format::SeJws => "se-jws",
             Format::WhoDid => "who-did",
             Format::Pem => "pem",
+            Format::RulesService => "rules-service",
         }
     }
 }
@@ -280,6 +290,9 @@ pub fn ingest(format: Format, bytes: &[u8], ctx: &Context<'_>) -> Result<Ingeste
         Format::SeJws => se_jws::ingest(bytes, ctx),
         Format::WhoDid => who_did::ingest(bytes, ctx),
         Format::Pem => pem::ingest(bytes, ctx),
+        Format::RulesService => Err(ListError::Malformed(
+            "a business-rule service holds rules, not keys".into(),
+        )),
     }
 }
 
