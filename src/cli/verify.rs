@@ -42,6 +42,17 @@ pub struct VerifyArgs {
     /// Read the QR code from a PNG or JPEG image.
     #[arg(long, value_name = "FILE", conflicts_with = "qr")]
     pub image: Option<PathBuf>,
+    /// Apply this destination country's business rules (ISO 3166-1 alpha-2, e.g. VN): the
+    /// answer gains the rules' outcome, and the exit status is 0 only when the certificate is
+    /// valid and admissible.
+    #[arg(long, value_name = "CC", requires = "rules")]
+    pub destination: Option<String>,
+    /// The destination's region, with --destination.
+    #[arg(long, value_name = "REGION", requires = "destination")]
+    pub region: Option<String>,
+    /// Business rules folder (`<CC>/*.json`, e.g. trust-lists/rules), with --destination.
+    #[arg(long, value_name = "DIR", requires = "destination")]
+    pub rules: Option<PathBuf>,
     /// The QR text (`HC1:…`), or `-` to read it from stdin.
     #[arg(value_name = "QR", required_unless_present = "image")]
     pub qr: Option<String>,
@@ -100,16 +111,102 @@ pub fn verify(args: &VerifyArgs) -> Result<u8, String> {
         (None, Some(qr)) => Ok(qr.to_owned()),
         (None, None) => return Err("give a QR text, `-` or --image FILE".to_owned()),
     };
-    let result = match qr {
-        Ok(qr) => hcert::verify(&qr, &snapshot, default_verifier(), &limits, &opts),
-        Err(finding) => hcert::rejected(finding, &snapshot, &opts),
+    let (result, signed) = match qr {
+        Ok(qr) => {
+            let outcome = hcert::check_signed(&qr, &snapshot, default_verifier(), &limits);
+            (hcert::evaluate(&outcome, &snapshot, &opts), outcome.ok())
+        }
+        Err(finding) => (hcert::rejected(finding, &snapshot, &opts), None),
     };
-    print_result(&result, args.json)?;
-    Ok(if result.valid {
+    let Some(country) = &args.destination else {
+        print_result(&result, args.json)?;
+        return Ok(if result.valid {
+            EXIT_VALID
+        } else {
+            EXIT_INVALID
+        });
+    };
+    if !(country.len() == 2 && country.bytes().all(|b| b.is_ascii_uppercase())) {
+        return Err(format!(
+            "--destination {country:?}: two upper-case letters, e.g. VN"
+        ));
+    }
+    let dir = args.rules.clone().unwrap_or_default();
+    let loaded = crate::rules::source::load_dir(&dir, crate::rules::source::LOCAL);
+    for r in &loaded.rejected {
+        eprintln!("warning: {}: rule rejected: {}", r.file, r.error);
+    }
+    let assessment = match &signed {
+        Some(signed) if result.valid => Some(crate::rules::assess_certificate(
+            &loaded.set,
+            signed,
+            opts.at,
+            country,
+            args.region.as_deref(),
+        )),
+        _ => None,
+    };
+    let admissible = assessment.as_ref().and_then(|a| a.admissible);
+    if args.json {
+        let mut v = serde_json::to_value(&result).map_err(|e| format!("json: {e}"))?;
+        if let Some(map) = v.as_object_mut() {
+            if let Some(a) = &assessment {
+                map.insert(
+                    "rules".into(),
+                    serde_json::to_value(a).map_err(|e| e.to_string())?,
+                );
+            }
+            map.insert(
+                "admissible".into(),
+                serde_json::json!(if result.valid {
+                    admissible
+                } else {
+                    Some(false)
+                }),
+            );
+        }
+        let text = serde_json::to_string_pretty(&v).map_err(|e| format!("json: {e}"))?;
+        writeln!(std::io::stdout(), "{text}").map_err(|e| format!("stdout: {e}"))?;
+    } else {
+        print_result(&result, false)?;
+        print_assessment(country, assessment.as_ref())?;
+    }
+    Ok(if result.valid && admissible == Some(true) {
         EXIT_VALID
     } else {
         EXIT_INVALID
     })
+}
+
+fn print_assessment(country: &str, a: Option<&crate::rules::Assessment>) -> Result<(), String> {
+    let mut out = std::io::stdout().lock();
+    let mut line = |text: String| writeln!(out, "{text}").map_err(|e| format!("stdout: {e}"));
+    let Some(a) = a else {
+        return line(format!(
+            "NOT ADMISSIBLE to {country}: the certificate is not valid"
+        ));
+    };
+    let verdict = match a.admissible {
+        Some(true) => "ADMISSIBLE",
+        Some(false) => "NOT ADMISSIBLE",
+        None => "UNDECIDED",
+    };
+    line(format!(
+        "{verdict} to {country}: {} passed, {} failed, {} open",
+        a.passed.len(),
+        a.failed.len(),
+        a.open.len()
+    ))?;
+    for (what, rules) in [("failed", &a.failed), ("open  ", &a.open)] {
+        for r in rules {
+            line(format!(
+                "  {what} {} {}",
+                r.identifier,
+                r.description.as_deref().unwrap_or("")
+            ))?;
+        }
+    }
+    Ok(())
 }
 
 fn print_result(result: &VerificationResult, json: bool) -> Result<(), String> {

@@ -139,6 +139,26 @@ pub struct TrustSummary {
     pub dscs: usize,
     pub countries: Vec<CountryKeys>,
     pub sources: Vec<SourceHealth>,
+    /// Business rules in force: how many, by destination country and by source.
+    pub rules: RulesSummary,
+}
+
+/// The business rules in force.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RulesSummary {
+    pub total: usize,
+    /// Countries with acceptance rules.
+    pub destinations: Vec<String>,
+    /// Source → rules (`local-rules` is the instance's own `rules_dir`).
+    pub by_source: std::collections::BTreeMap<String, usize>,
+    /// Files of `rules_dir` refused at the last load, with their reason codes.
+    pub rejected: Vec<RejectedRule>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RejectedRule {
+    pub file: String,
+    pub code: &'static str,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

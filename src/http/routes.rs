@@ -166,26 +166,13 @@ pub fn verdict(
             };
         }
     };
-    let kid = crate::util::base64_encode(&signed.kid);
-    let issuer = signed
-        .dsc
-        .country
-        .clone()
-        .or_else(|| signed.claims.iss.clone())
-        .unwrap_or_default();
-    let external = crate::rules::External {
-        validation_clock: opts.at,
-        value_sets: snap.rules.value_sets(),
-        country_code: &dest.country,
-        region: dest.region.as_deref(),
-        exp: Some(signed.claims.exp),
-        iat: signed.claims.iat,
-        issuer_country_code: &issuer,
-        kid: &kid,
-    };
-    let assessment = snap
-        .rules
-        .assess(&signed.claims.dcc, &external, signed.payload.cert_type);
+    let assessment = crate::rules::assess_certificate(
+        &snap.rules,
+        signed,
+        opts.at,
+        &dest.country,
+        dest.region.as_deref(),
+    );
     Verdict {
         result,
         admissible: Some(assessment.admissible),
@@ -537,8 +524,41 @@ pub async fn trust_summary(state: web::Data<AppState>) -> HttpResponse {
             .collect(),
         sources: source_health(&state, sources, loaded_at.as_ref()),
         loaded_at,
+        rules: rules_summary(&state, snap.as_deref()),
     };
     with_cache(HttpResponse::Ok()).json(body)
+}
+
+fn rules_summary(state: &AppState, snap: Option<&TrustSnapshot>) -> super::dto::RulesSummary {
+    let mut by_source = std::collections::BTreeMap::new();
+    let (total, destinations) = snap.map_or((0, Vec::new()), |s| {
+        for r in &s.rules.rules {
+            *by_source.entry(r.source.clone()).or_insert(0) += 1;
+        }
+        (
+            s.rules.rules.len(),
+            s.rules.countries().into_iter().collect(),
+        )
+    });
+    let rejected = state
+        .trust
+        .rules_rejected
+        .lock()
+        .map(|r| {
+            r.iter()
+                .map(|x| super::dto::RejectedRule {
+                    file: x.file.clone(),
+                    code: x.error.code(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    super::dto::RulesSummary {
+        total,
+        destinations,
+        by_source,
+        rejected,
+    }
 }
 
 /// Configured sources with their health; DSCs of unconfigured sources (ad-hoc snapshots, local

@@ -346,6 +346,9 @@ fn rule_ref(c: &Checked) -> RuleRef {
     }
 }
 
+/// A value set from a rule source: (source, valueSetId, codes sorted).
+pub type SourcedValueSet = (String, String, Vec<String>);
+
 /// Every rule in force, from every source, and the value sets rules read.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RuleSet {
@@ -353,13 +356,13 @@ pub struct RuleSet {
     /// Value sets from rule sources, merged over the bundled ones (`None`: the bundled ones).
     value_sets: Option<std::sync::Arc<Value>>,
     /// `(source, id, codes)` of the value sets from rule sources, as they came.
-    pub extra_value_sets: Vec<(String, String, Vec<String>)>,
+    pub extra_value_sets: Vec<SourcedValueSet>,
 }
 
 impl RuleSet {
     /// A set of `rules`, with value sets from rule sources (each replaces the bundled set of the
     /// same id; the last one of an id wins).
-    pub fn new(rules: Vec<Checked>, value_sets: Vec<(String, String, Vec<String>)>) -> RuleSet {
+    pub fn new(rules: Vec<Checked>, value_sets: Vec<SourcedValueSet>) -> RuleSet {
         let merged = (!value_sets.is_empty()).then(|| {
             let mut all = crate::hcert::payload::value_sets_by_id().clone();
             if let Some(map) = all.as_object_mut() {
@@ -494,6 +497,36 @@ impl RuleSet {
         };
         a
     }
+}
+
+/// Applies the rules of destination `country` (and `region`) in `set` at `at` to a certificate
+/// whose signature verified: the data context is its DCC payload and its claims, the issuer is
+/// the DSC's country (else the `iss` claim). The one place the verify API and the CLI assess.
+pub fn assess_certificate(
+    set: &RuleSet,
+    signed: &crate::hcert::Signed,
+    at: OffsetDateTime,
+    country: &str,
+    region: Option<&str>,
+) -> Assessment {
+    let kid = crate::util::base64_encode(&signed.kid);
+    let issuer = signed
+        .dsc
+        .country
+        .clone()
+        .or_else(|| signed.claims.iss.clone())
+        .unwrap_or_default();
+    let external = External {
+        validation_clock: at,
+        value_sets: set.value_sets(),
+        country_code: country,
+        region,
+        exp: Some(signed.claims.exp),
+        iat: signed.claims.iat,
+        issuer_country_code: &issuer,
+        kid: &kid,
+    };
+    set.assess(&signed.claims.dcc, &external, signed.payload.cert_type)
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! Rules from a local folder trusted by configuration: `<dir>/<CC>/*.json`, one EU-format rule
-//! per file, the folder naming the rule's country. Bounded: at most [`MAX_FILES`] files, each
+//! per file, the folder naming the rule's country; `<dir>/valuesets/*.json`, EU value-set
+//! documents (`valueSetId`, `valueSetValues`) replacing the bundled set of the same id. Bounded: at most [`MAX_FILES`] files, each
 //! at most [`super::MAX_RULE_BYTES`] (checked before reading); a bad file is rejected alone,
 //! with its reason, and the others stay.
 
@@ -25,7 +26,10 @@ pub struct Rejected {
 /// What a folder yields.
 #[derive(Debug, Clone, Default)]
 pub struct Loaded {
+    /// The rules, with the folder's value sets.
     pub set: RuleSet,
+    /// `(source, id, codes)` of `valuesets/*.json`.
+    pub value_sets: Vec<crate::rules::SourcedValueSet>,
     pub rejected: Vec<Rejected>,
 }
 
@@ -37,8 +41,43 @@ fn sorted_entries(dir: &Path) -> Vec<std::path::PathBuf> {
     out
 }
 
-/// Reads every rule under `dir` (a missing folder holds no rule).
+/// Reads every rule and value set under `dir` (a missing folder holds none).
 pub fn load_dir(dir: &Path, source: &str) -> Loaded {
+    let mut loaded = read_rules(dir, source);
+    for path in sorted_entries(&dir.join("valuesets"))
+        .into_iter()
+        .take(MAX_FILES)
+    {
+        if path.extension().is_none_or(|e| e != "json") {
+            continue;
+        }
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("?");
+        let file = format!("valuesets/{}", name.chars().take(80).collect::<String>());
+        let read = std::fs::metadata(&path)
+            .ok()
+            .filter(|m| m.len() <= super::service::MAX_VALUE_SET_BYTES)
+            .and_then(|_| std::fs::read_to_string(&path).ok())
+            .and_then(|text| super::service::value_set_codes(&text));
+        match read {
+            Some((id, codes)) => loaded.value_sets.push((source.to_owned(), id, codes)),
+            None => {
+                tracing::warn!(
+                    file,
+                    "value set rejected: not a readable value-set document"
+                );
+                loaded.rejected.push(Rejected {
+                    file,
+                    error: RuleError::Malformed("not a value-set document".into()),
+                });
+            }
+        }
+    }
+    let rules = std::mem::take(&mut loaded.set.rules);
+    loaded.set = RuleSet::new(rules, loaded.value_sets.clone());
+    loaded
+}
+
+fn read_rules(dir: &Path, source: &str) -> Loaded {
     let mut loaded = Loaded::default();
     let mut files = 0usize;
     for folder in sorted_entries(dir) {
@@ -118,6 +157,30 @@ mod tests {
         assert_eq!(codes, ["RULE_COUNTRY_MISMATCH", "RULE_MALFORMED"]);
         assert_eq!(loaded.rejected[0].file, "DE/wrong-country.json");
         assert!(load_dir(&dir.join("absent"), "t").set.rules.is_empty());
+        // A value set of the folder replaces the bundled one of its id; a broken one is refused.
+        std::fs::create_dir_all(dir.join("valuesets")).unwrap();
+        std::fs::write(
+            dir.join("valuesets/vaccines.json"),
+            br#"{"valueSetId": "vaccines-covid-19-names", "valueSetValues": {"X": {}}}"#,
+        )
+        .unwrap();
+        std::fs::write(dir.join("valuesets/broken.json"), b"[]").unwrap();
+        let loaded = load_dir(&dir, "t");
+        assert_eq!(
+            loaded.set.value_sets()["vaccines-covid-19-names"],
+            serde_json::json!(["X"])
+        );
+        assert!(
+            loaded.set.value_sets()["country-2-codes"]
+                .as_array()
+                .is_some_and(|a| a.len() > 100)
+        );
+        assert!(
+            loaded
+                .rejected
+                .iter()
+                .any(|r| r.file == "valuesets/broken.json")
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

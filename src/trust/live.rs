@@ -71,7 +71,8 @@ impl Live {
     pub fn load_rules(&self, dir: &Path) {
         let loaded = crate::rules::source::load_dir(dir, crate::rules::source::LOCAL);
         tracing::info!(dir = %dir.display(), rules = loaded.set.rules.len(), rejected = loaded.rejected.len(), "business rules loaded");
-        self.sources.set_local_rules(loaded.set.rules);
+        self.sources
+            .set_local_rules(loaded.set.rules, loaded.value_sets);
         if let Ok(mut r) = self.rules_rejected.lock() {
             *r = loaded.rejected;
         }

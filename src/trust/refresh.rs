@@ -131,7 +131,7 @@ struct Inner {
     current: Shelf<Dsc>,
     /// Each rule source's business rules in force, and its value sets.
     rules: Shelf<Checked>,
-    value_sets: BTreeMap<String, Vec<(String, String, Vec<String>)>>,
+    value_sets: BTreeMap<String, Vec<crate::rules::SourcedValueSet>>,
     status: BTreeMap<String, SourceStatus>,
     validators: HashMap<String, Validators>,
     /// Content hash of each source's copy in force (skip identical re-downloads).
@@ -145,8 +145,9 @@ pub struct Trust {
     inner: Mutex<Inner>,
     /// Instance-local DSCs merged into every snapshot (development VN keys).
     local: Mutex<Vec<Dsc>>,
-    /// Instance-local business rules (the rules folder), merged into every snapshot.
-    local_rules: Mutex<Vec<Checked>>,
+    /// Instance-local business rules and value sets (the rules folder), merged into every
+    /// snapshot.
+    local_rules: Mutex<(Vec<Checked>, Vec<crate::rules::SourcedValueSet>)>,
     client: Mutex<Option<reqwest::Client>>,
     /// Serialises refreshes within this instance.
     refresh_lock: tokio::sync::Mutex<()>,
@@ -199,7 +200,7 @@ impl Trust {
             store,
             inner: Mutex::new(inner),
             local: Mutex::new(Vec::new()),
-            local_rules: Mutex::new(Vec::new()),
+            local_rules: Mutex::new((Vec::new(), Vec::new())),
             client: Mutex::new(None),
             refresh_lock: tokio::sync::Mutex::new(()),
         }
@@ -230,21 +231,24 @@ impl Trust {
         }
     }
 
-    /// Sets the instance-local business rules merged into every snapshot.
-    pub fn set_local_rules(&self, rules: Vec<Checked>) {
+    /// Sets the instance-local business rules and value sets merged into every snapshot.
+    pub fn set_local_rules(
+        &self,
+        rules: Vec<Checked>,
+        value_sets: Vec<crate::rules::SourcedValueSet>,
+    ) {
         if let Ok(mut l) = self.local_rules.lock() {
-            *l = rules;
+            *l = (rules, value_sets);
         }
     }
 
     /// The rules in force: the local ones and every rule source's, with their value sets.
     pub fn rule_set(&self) -> RuleSet {
-        let mut rules = self
+        let (mut rules, mut sets) = self
             .local_rules
             .lock()
             .map(|l| l.clone())
             .unwrap_or_default();
-        let mut sets = Vec::new();
         if let Ok(i) = self.inner.lock() {
             rules.extend(i.rules.all().cloned());
             sets.extend(i.value_sets.values().flatten().cloned());

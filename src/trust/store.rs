@@ -88,6 +88,7 @@ impl SnapshotRecord {
             .rules
             .extra_value_sets
             .iter()
+            .filter(|(source, _, _)| source != crate::rules::source::LOCAL)
             .map(|(source, id, codes)| ValueSetRecord {
                 source: source.clone(),
                 id: id.clone(),
@@ -132,7 +133,7 @@ impl SnapshotRecord {
     }
 
     /// The value sets of the record: (source, id, codes).
-    pub fn value_sets(&self) -> Vec<(String, String, Vec<String>)> {
+    pub fn value_sets(&self) -> Vec<crate::rules::SourcedValueSet> {
         self.value_sets
             .iter()
             .map(|v| (v.source.clone(), v.id.clone(), v.codes.clone()))

@@ -114,6 +114,15 @@ async fn vietnams_rules_reach_a_partner_signed_and_decide_admission_there() {
     );
     let snap = b.state.trust.snapshot.load_full().unwrap();
     assert_eq!(snap.rules.rules.len(), 5, "B holds A's rules");
+    let t = b.get_json("/v1/trust/summary").await;
+    assert_eq!(t["rules"]["by_source"], json!({"vn-rules": 5}), "{t}");
+    let st = t["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["source"] == "vn-rules")
+        .cloned();
+    assert_eq!(st.map(|s| s["status"].clone()), Some(json!("ok")), "{t}");
     assert!(snap.rules.rules.iter().all(|r| r.source == "vn-rules"));
     let verdict = |qr: String| {
         let b = &b;

@@ -640,6 +640,12 @@ async fn a_destination_applies_its_business_rules_and_valid_keeps_its_meaning() 
     );
     assert!(body.get("rules").is_none(), "{body}");
 
+    // The summary shows the rules in force and where they come from.
+    let t: Value = app.get_json("/v1/trust/summary").await;
+    assert_eq!(t["rules"]["total"], 5, "{t}");
+    assert_eq!(t["rules"]["destinations"], json!(["VN"]));
+    assert_eq!(t["rules"]["by_source"], json!({"local-rules": 5}));
+
     // A malformed destination is a 400 with the error envelope.
     let (status, body) = post_json(
         &app,

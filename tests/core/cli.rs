@@ -708,3 +708,60 @@ fn certlogic_and_rules_commands_print_json_with_their_exit_codes() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn verify_with_a_destination_applies_its_rules_and_sets_the_exit_status() {
+    let s = signer(Alg::Es256);
+    let pem = tmp("dsc-rules.pem");
+    std::fs::write(&pem, &s.pem).unwrap();
+    let rules = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("trust-lists/rules");
+    let run = |dcc: &serde_json::Value, json_out: bool| {
+        let mut cmd = bin();
+        cmd.args(["verify", "--trust"])
+            .arg(&pem)
+            .args([
+                "--at",
+                "2021-06-01T00:00:00Z",
+                "--destination",
+                "VN",
+                "--rules",
+            ])
+            .arg(&rules);
+        if json_out {
+            cmd.arg("--json");
+        }
+        cmd.arg(hc1(&s, dcc)).output().unwrap()
+    };
+    let out = run(&vaccination(), true);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = json(&out);
+    assert_eq!(
+        (v["valid"].clone(), v["admissible"].clone()),
+        (serde_json::json!(true), serde_json::json!(true))
+    );
+    assert_eq!(v["rules"]["passed"].as_array().unwrap().len(), 2);
+    let mut recent = vaccination();
+    recent["v"][0]["dt"] = serde_json::json!("2021-05-25");
+    let out = run(&recent, false);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("VALID AT")
+            && text.contains("NOT ADMISSIBLE to VN")
+            && text.contains("VR-VN-0001"),
+        "{text}"
+    );
+    // --destination needs --rules: a usage error.
+    let out = bin()
+        .args(["verify", "--trust"])
+        .arg(&pem)
+        .args(["--destination", "VN", "HC1:x"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
