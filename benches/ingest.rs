@@ -26,6 +26,7 @@ fn bench(c: &mut Criterion) {
         anchor: &anchor,
         now: eu_testkit::T0,
         source: "eu-gateway",
+        keep_expired: dcc_gateway::trust::formats::KEEP_EXPIRED,
     };
     let out = formats::ingest(Format::EuJson, &json, &ctx).expect("ingest");
     assert_eq!(out.dscs.len(), DSCS, "{:?}", out.rejected_by_reason());

@@ -139,6 +139,7 @@ pub fn report(
         anchor,
         now,
         source: "check",
+        keep_expired: crate::trust::formats::KEEP_EXPIRED,
     };
     let mut out = CheckReport {
         format: format.name(),

@@ -37,10 +37,13 @@ pub struct Ledger {
     pub entries: BTreeMap<String, Entry>,
 }
 
-/// Every DSC of `snapshot` in the order tokens are handed out (notBefore, then kid), as its
-/// thumbprint and the entry it gets when it needs a token (`token` still 0).
+/// Every DSC of `snapshot` valid at `now`, in the order tokens are handed out (notBefore, then
+/// kid), as its thumbprint and the entry it gets when it needs a token (`token` still 0). App
+/// sync publishes only DSCs valid now: one kept for past instants is not offered to apps, and
+/// one not valid yet arrives when its validity begins.
 pub fn arrivals(snapshot: &TrustSnapshot, now: i64) -> Vec<(String, Entry)> {
-    let mut dscs: Vec<_> = snapshot.iter().collect();
+    let at = OffsetDateTime::from_unix_timestamp(now).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    let mut dscs: Vec<_> = snapshot.iter().filter(|d| d.valid_at(at)).collect();
     dscs.sort_by_key(|d| (d.not_before, d.kid));
     dscs.into_iter()
         .map(|dsc| {

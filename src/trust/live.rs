@@ -253,8 +253,13 @@ pub fn spawn(state: std::sync::Arc<Live>) {
                 poller.republish_if_newer().await;
             }
             if !adopted && ticks.is_multiple_of(10) {
-                // Reconcile the app-sync ledger now and then (catches up after outages).
-                poller.sync_ledger_shared().await;
+                // Reconcile the app-sync ledger now and then: catches up after outages, and
+                // DSCs entering or leaving their validity window with no new snapshot.
+                if poller.sources.store.has_redis() {
+                    poller.sync_ledger_shared().await;
+                } else {
+                    poller.sync_ledger();
+                }
             }
             ticks = ticks.wrapping_add(1);
         }

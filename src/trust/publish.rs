@@ -128,7 +128,8 @@ pub fn build(
     }
     let mut partner_ders: Vec<Vec<u8>> = Vec::new();
     for dsc in snapshot.iter() {
-        if own.iter().any(|d| *d == &*dsc.der) {
+        // Kept for verification at past (or future) instants, not published.
+        if own.iter().any(|d| *d == &*dsc.der) || !dsc.valid_at(now) {
             continue;
         }
         let country = dsc.country.clone().unwrap_or_default();

@@ -336,12 +336,14 @@ impl Trust {
         }
         let format = cfg.format;
         let source = cfg.id.clone();
+        let keep_expired = cfg.keep_expired();
         let raw = bytes.clone();
         let ingested = tokio::task::spawn_blocking(move || {
             let ctx = Context {
                 anchor: &anchor,
                 now,
                 source: &source,
+                keep_expired,
             };
             formats::ingest(format, &raw, &ctx).and_then(formats::Ingested::non_empty)
         })

@@ -46,6 +46,14 @@ pub struct SourceConfig {
     /// Seconds for the whole fetch.
     #[serde(default = "default_total_timeout")]
     pub timeout_secs: u64,
+    /// Days a DSC is kept after its `notAfter` (verification at past instants); older ones
+    /// are refused as `EXPIRED`.
+    #[serde(default = "default_keep_expired_days")]
+    pub keep_expired_days: u32,
+    /// A source not refreshed successfully for this long is stale: verdicts using its keys
+    /// carry `TRUST_STALE` (e.g. 72h, 7d).
+    #[serde(default = "default_max_age")]
+    pub max_age: String,
 }
 
 fn default_refresh() -> String {
@@ -66,6 +74,12 @@ fn default_connect_timeout() -> u64 {
 fn default_total_timeout() -> u64 {
     30
 }
+fn default_keep_expired_days() -> u32 {
+    365
+}
+fn default_max_age() -> String {
+    "72h".to_owned()
+}
 
 impl SourceConfig {
     /// A local PEM source (used when no `sources.toml` exists).
@@ -82,7 +96,19 @@ impl SourceConfig {
             max_removal_share: 1.0,
             connect_timeout_secs: default_connect_timeout(),
             timeout_secs: default_total_timeout(),
+            keep_expired_days: default_keep_expired_days(),
+            max_age: default_max_age(),
         }
+    }
+
+    /// How long expired DSCs are kept.
+    pub fn keep_expired(&self) -> time::Duration {
+        time::Duration::days(i64::from(self.keep_expired_days))
+    }
+
+    /// After how long without a successful refresh the source is stale.
+    pub fn max_age(&self) -> time::Duration {
+        crate::keys::issue::parse_duration(&self.max_age).unwrap_or(time::Duration::hours(72))
     }
 
     /// The refresh interval.
@@ -113,6 +139,8 @@ pub enum SourcesError {
     BadShare(String),
     #[error("source {0}: max_bytes must be > 0")]
     ZeroMaxBytes(String),
+    #[error("source {0}: max_age takes e.g. 72h, 7d")]
+    BadMaxAge(String),
     #[error(
         "source {0}: a rules-service source needs a url and an anchor (the service's public key)"
     )]
@@ -172,6 +200,10 @@ impl SourcesFile {
             }
             if s.max_bytes == 0 {
                 return Err(SourcesError::ZeroMaxBytes(s.id.clone()));
+            }
+            if crate::keys::issue::parse_duration(&s.max_age).is_none_or(|d| d.whole_seconds() < 1)
+            {
+                return Err(SourcesError::BadMaxAge(s.id.clone()));
             }
             if let Some(p) = &mut s.path
                 && p.is_relative()

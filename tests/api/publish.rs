@@ -48,6 +48,7 @@ fn ingest(format: Format, body: &[u8], anchor: &Anchor) -> Result<formats::Inges
         anchor,
         now: dcc_gateway::clock::now(),
         source: "roundtrip",
+        keep_expired: dcc_gateway::trust::formats::KEEP_EXPIRED,
     };
     formats::ingest(format, body, &ctx)
 }

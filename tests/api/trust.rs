@@ -547,3 +547,120 @@ async fn an_empty_local_folder_is_empty_not_failing_until_it_held_keys() {
     assert_eq!(app.verdict(&hc1_now(&p)).await["valid"], true);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A partner DSC valid from `from` to `to` days relative to now.
+fn partner_window(country: &str, n: u64, from: i64, to: i64) -> Partner {
+    let now = dcc_gateway::clock::now();
+    let key = SignerKey::generate(Alg::Es256).unwrap();
+    let mut spec = CertSpec::new(
+        country,
+        &format!("{country} DSC window {n}"),
+        now + time::Duration::days(from),
+        now + time::Duration::days(to),
+    );
+    spec.serial = n;
+    let cert = mint::self_signed(&spec, &key).unwrap();
+    Partner {
+        dsc: Dsc::from_der(&cert.der, "test").unwrap(),
+        key,
+        pem: cert.pem,
+    }
+}
+
+/// A certificate by `p` issued `iat` days from now, expiring `exp` days from now.
+fn hc1_window(p: &Partner, iat: i64, exp: i64) -> String {
+    let now = dcc_gateway::clock::now();
+    let dcc = vaccination();
+    let claims = cwt_claims(&NewClaims {
+        iss: "FR",
+        iat: now + time::Duration::days(iat),
+        exp: now + time::Duration::days(exp),
+        dcc: &dcc,
+    })
+    .unwrap();
+    wrap(&sign1(claims, &p.dsc.kid.0, p.key.alg, |tbs| p.key.sign(tbs)).unwrap())
+}
+
+#[tokio::test]
+async fn the_trust_timeline_verifies_past_and_future_instants_without_a_refresh() {
+    // FR published one DSC that expired 30 days ago and one valid from 10 days from now
+    // (real case: French DSCs published months ahead).
+    let expired = partner_window("FR", 1, -400, -30);
+    let future = partner_window("FR", 2, 10, 700);
+    let dir = std::env::temp_dir().join(format!("dccgw-timeline-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("fr.pem"), bundle(&[&expired, &future])).unwrap();
+    let app = spawn_instance(
+        settings(),
+        vec![SourceConfig::local_pem("fr", dir.join("fr.pem"))],
+    );
+    let client = http_client();
+    let verify = |qr: String, at: time::OffsetDateTime| {
+        let client = client.clone();
+        let url = app.url("/v1/verify");
+        async move {
+            let res = client
+                .post(url)
+                .bearer_auth(KEY_PARTNER)
+                .json(&serde_json::json!({"qr": qr, "at": dcc_gateway::util::rfc3339(at)}))
+                .send()
+                .await
+                .unwrap();
+            res.json::<Value>().await.unwrap()
+        }
+    };
+    let now = dcc_gateway::clock::now();
+    let days = |n: i64| now + time::Duration::days(n);
+    // Both DSCs are in the snapshot (beside the development VN key), neither is valid now.
+    let snap = app.state.trust.snapshot.load_full().unwrap();
+    assert_eq!(
+        snap.iter()
+            .filter(|d| d.country.as_deref() == Some("FR"))
+            .count(),
+        2
+    );
+
+    // A certificate signed while the expired DSC was valid verifies at that past instant...
+    let old = hc1_window(&expired, -200, 100);
+    let v = verify(old.clone(), days(-100)).await;
+    assert_eq!(v["valid"], true, "{v}");
+    // ...and now it names the DSC's validity, not an unknown kid.
+    let v = verify(old, now).await;
+    assert_eq!(v["valid"], false);
+    let codes: Vec<&str> = v["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["code"].as_str().unwrap())
+        .collect();
+    assert!(
+        codes.contains(&"DSC_NOT_VALID") && !codes.contains(&"KID_UNKNOWN"),
+        "{v}"
+    );
+
+    // The future DSC: not valid before its start, valid from it on with no refresh at all.
+    let ahead = hc1_window(&future, 11, 300);
+    let v = verify(ahead.clone(), days(20)).await;
+    assert_eq!(v["valid"], true, "{v}");
+    let v = verify(ahead, days(5)).await;
+    assert_eq!(v["valid"], false, "{v}");
+
+    // App sync offers only DSCs valid now.
+    let fr = [expired.dsc.kid.to_base64(), future.dsc.kid.to_base64()];
+    let status = app.get_json("/signercertificateStatus").await;
+    let offered: Vec<String> = status
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|k| k.as_str().map(str::to_owned))
+        .collect();
+    assert!(!offered.is_empty(), "the VN key is offered: {status}");
+    assert!(offered.iter().all(|k| !fr.contains(k)), "{status}");
+    let synced = tokens(&app).await;
+    assert!(
+        !synced.is_empty() && synced.iter().all(|(_, kid)| !fr.contains(kid)),
+        "{synced:?}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -393,6 +393,7 @@ mod tests {
                 anchor: &anchor,
                 now: T0,
                 source: "eu",
+                keep_expired: crate::trust::formats::KEEP_EXPIRED,
             },
         )
     }
@@ -556,8 +557,8 @@ mod tests {
         let sample = eu_testkit::sample(1).unwrap();
         let mut items = sample.items.clone();
         let mut spec = eu_testkit::dsc_spec("DE", 60);
-        spec.not_before = T0 - time::Duration::days(400);
-        spec.not_after = T0 - time::Duration::days(1);
+        spec.not_before = T0 - time::Duration::days(900);
+        spec.not_after = T0 - time::Duration::days(400);
         let expired = crate::keys::mint::signed_by(
             &spec,
             &sample.dsc_key,
@@ -628,6 +629,7 @@ mod tests {
             anchor: &anchor,
             now: T0,
             source: "eu",
+            keep_expired: crate::trust::formats::KEEP_EXPIRED,
         };
         let json = sample.json();
         for bad in [
@@ -673,6 +675,7 @@ mod tests {
             anchor: &anchor,
             now: T0,
             source: "eu",
+            keep_expired: crate::trust::formats::KEEP_EXPIRED,
         };
         assert_eq!(
             ingest(&json, &ctx).unwrap_err(),
@@ -691,6 +694,7 @@ mod tests {
                 anchor: &anchor,
                 now: T0,
                 source: "eu",
+                keep_expired: crate::trust::formats::KEEP_EXPIRED,
             },
         )
         .unwrap();

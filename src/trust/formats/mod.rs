@@ -99,7 +99,7 @@ pub enum RejectReason {
     WrongSigner,
     /// The DSC does not chain to a CSCA of its country.
     NoCscaChain,
-    /// The certificate's validity period has ended (or not begun).
+    /// The certificate's validity ended longer ago than the source keeps expired DSCs.
     Expired,
     /// The key is not one the gateway can verify HC1 signatures with (not P-256 or RSA, or an
     /// RSA modulus outside 2048–4096 bits).
@@ -229,6 +229,10 @@ impl ListMeta {
     }
 }
 
+/// How long after its `notAfter` a DSC is still kept (verification at past instants): the
+/// default of a source's `keep_expired_days`.
+pub const KEEP_EXPIRED: time::Duration = time::Duration::days(365);
+
 /// Most entries one list may hold (bounds work on hostile input).
 pub const MAX_ENTRIES: usize = 100_000;
 
@@ -241,6 +245,10 @@ pub struct Context<'a> {
     pub now: OffsetDateTime,
     /// The source id, recorded in each accepted DSC.
     pub source: &'a str,
+    /// DSCs whose `notAfter` is further than this before `now` are refused (`EXPIRED`); more
+    /// recent ones, and DSCs not valid yet, are kept: the trust timeline (verification checks
+    /// the DSC's validity at its own instant).
+    pub keep_expired: time::Duration,
 }
 
 /// The outcome of reading one list.
@@ -308,7 +316,7 @@ pub fn admit(der: &[u8], stated_kid: Option<&str>, ctx: &Context<'_>) -> Result<
     if !dsc.may_sign {
         return Err(RejectReason::NotASigner);
     }
-    if !dsc.valid_at(ctx.now) {
+    if ctx.now > dsc.not_after + ctx.keep_expired {
         return Err(RejectReason::Expired);
     }
     if !dsc.key.supported() {

@@ -53,6 +53,30 @@ mod tests {
     use time::macros::datetime;
 
     #[test]
+    fn recently_expired_and_future_dscs_are_kept_for_the_timeline() {
+        use crate::trust::formats::testkit;
+        let key = testkit::es256();
+        let recent = mint::self_signed(&testkit::spec("FR", "recent", -100, -10), &key).unwrap();
+        let future = mint::self_signed(&testkit::spec("FR", "future", 30, 400), &key).unwrap();
+        let old = testkit::expired_dsc("FR", &key);
+        let bundle = format!("{}{}{}", recent.pem, future.pem, old.pem);
+        let (_, _, anchor) = testkit::signer("anchor");
+        let ctx = testkit::ctx(&anchor);
+        let out = ingest(bundle.as_bytes(), &ctx).unwrap();
+        let kept: Vec<&[u8]> = out.dscs.iter().map(|d| d.der.as_ref()).collect();
+        assert_eq!(kept, [recent.der.as_slice(), future.der.as_slice()]);
+        assert!(!out.dscs[0].valid_at(ctx.now) && !out.dscs[1].valid_at(ctx.now));
+        assert_eq!(out.rejected.len(), 1);
+        assert_eq!(out.rejected[0].reason, RejectReason::Expired);
+        // A source keeping no expired DSC refuses the recent one too.
+        let strict = Context {
+            keep_expired: time::Duration::ZERO,
+            ..ctx
+        };
+        assert_eq!(ingest(bundle.as_bytes(), &strict).unwrap().dscs.len(), 1);
+    }
+
+    #[test]
     fn a_ca_certificate_is_never_admitted_as_a_document_signer() {
         use crate::trust::formats::testkit;
         let key = testkit::es256();
@@ -86,8 +110,8 @@ mod tests {
             &CertSpec::new(
                 "DE",
                 "old",
-                now - time::Duration::days(9),
-                now - time::Duration::days(1),
+                now - time::Duration::days(900),
+                now - time::Duration::days(400),
             ),
             &key,
         )
@@ -98,6 +122,7 @@ mod tests {
             anchor: &anchor,
             now,
             source: "pem-test",
+            keep_expired: crate::trust::formats::KEEP_EXPIRED,
         };
         let got = ingest(bundle.as_bytes(), &ctx).unwrap();
         assert_eq!(got.dscs.len(), 1);

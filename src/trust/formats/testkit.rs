@@ -29,9 +29,10 @@ pub fn dsc(country: &str, cn: &str, key: &SignerKey) -> Minted {
     mint::self_signed(&spec(country, cn, -10, 100), key).unwrap()
 }
 
-/// A self-signed DSC of `country` that expired before [`NOW`].
+/// A self-signed DSC of `country` that expired longer before [`NOW`] than sources keep
+/// expired DSCs ([`super::KEEP_EXPIRED`]).
 pub fn expired_dsc(country: &str, key: &SignerKey) -> Minted {
-    mint::self_signed(&spec(country, "expired", -100, -10), key).unwrap()
+    mint::self_signed(&spec(country, "expired", -900, -400), key).unwrap()
 }
 
 /// A list-signing key with a self-signed certificate, and the anchor pinning it.
@@ -48,5 +49,6 @@ pub fn ctx(anchor: &Anchor) -> Context<'_> {
         anchor,
         now: NOW,
         source: "test",
+        keep_expired: crate::trust::formats::KEEP_EXPIRED,
     }
 }
