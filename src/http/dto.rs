@@ -125,6 +125,9 @@ pub struct Readiness {
     pub snapshot_age_secs: Option<i64>,
     /// `disabled`, `connecting` or `connected`.
     pub redis: &'static str,
+    /// Sources not confirmed within their `max_age` (verdicts using their keys carry
+    /// `TRUST_STALE`); the instance stays ready: the last good keys are still in force.
+    pub stale_sources: Vec<String>,
 }
 
 /// `GET /v1/trust/summary`: what the gateway trusts right now (public material only).
@@ -180,4 +183,7 @@ pub struct SourceHealth {
     pub last_refresh: Option<String>,
     /// Stable code of the last failure (`FETCH_*`, `LIST_*`), while failing.
     pub last_error: Option<String>,
+    /// Not confirmed within the source's `max_age`: verdicts using its keys carry
+    /// `TRUST_STALE`.
+    pub stale: bool,
 }

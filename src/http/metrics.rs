@@ -36,6 +36,8 @@ pub struct Metrics {
     pub errors_by_code: Vec<(ErrorCode, Counter)>,
     pub cache_hits: Counter,
     pub cache_misses: Counter,
+    /// Verdicts that used a stale source's key (`TRUST_STALE`).
+    pub stale_verdicts: Counter,
     pub rate_limited: Counter,
     /// Connections refused by the per-IP connection cap.
     pub connections_refused: Counter,
@@ -59,6 +61,7 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| Metrics {
         .collect(),
     cache_hits: Counter::default(),
     cache_misses: Counter::default(),
+    stale_verdicts: Counter::default(),
     rate_limited: Counter::default(),
     connections_refused: Counter::default(),
     body_timeouts: Counter::default(),
@@ -140,6 +143,11 @@ impl Metrics {
         line(format!(
             "dccgw_cache_total{{result=\"miss\"}} {}",
             self.cache_misses.get()
+        ));
+        line("# TYPE dccgw_stale_verdicts_total counter".into());
+        line(format!(
+            "dccgw_stale_verdicts_total {}",
+            self.stale_verdicts.get()
         ));
         line("# TYPE dccgw_cache_entries gauge".into());
         line(format!("dccgw_cache_entries {cache_entries}"));
@@ -262,7 +270,7 @@ fn render_sources(out: &mut String, sources: &[crate::trust::refresh::SourceStat
         );
     }
     type PerSource = fn(&crate::trust::refresh::SourceStatus) -> u64;
-    let series: [(&str, &str, PerSource); 3] = [
+    let series: [(&str, &str, PerSource); 4] = [
         ("dccgw_trust_kids_added_total", "counter", |s| s.added_total),
         ("dccgw_trust_kids_removed_total", "counter", |s| {
             s.removed_total
@@ -270,6 +278,7 @@ fn render_sources(out: &mut String, sources: &[crate::trust::refresh::SourceStat
         ("dccgw_trust_source_failing", "gauge", |s| {
             u64::from(s.status == "failing")
         }),
+        ("dccgw_trust_source_stale", "gauge", |s| u64::from(s.stale)),
     ];
     for (name, kind, value) in series {
         let _ = writeln!(out, "# TYPE {name} {kind}");

@@ -134,7 +134,19 @@ pub fn verify_cached(
             outcome
         }
     };
-    let result = hcert::evaluate(&outcome, snap, opts);
+    let mut result = hcert::evaluate(&outcome, snap, opts);
+    if let Some(source) = &result.provenance.dsc_source
+        && result.certificate.is_some()
+        && state.trust.stale.load().contains(source)
+    {
+        METRICS.stale_verdicts.inc();
+        result.warnings.push(Finding::new(
+            hcert::ErrorCode::TrustStale,
+            format!(
+                "the signer's trust source {source:?} has not been refreshed successfully within its max_age; its keys may be outdated"
+            ),
+        ));
+    }
     METRICS.verdict(&result);
     (result, outcome)
 }
@@ -489,6 +501,7 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         dscs: snap.as_ref().map_or(0, |s| s.len()),
         snapshot_age_secs: state.trust.snapshot_age_secs(),
         redis,
+        stale_sources: state.trust.stale.load().iter().cloned().collect(),
     };
     if snap.is_some() {
         HttpResponse::Ok().json(body)
@@ -581,6 +594,7 @@ fn source_health(
             },
             last_refresh: s.last_success,
             last_error: s.last_error.map(|e| e.code),
+            stale: s.stale,
             source: s.id,
         })
         .collect();
@@ -590,6 +604,7 @@ fn source_health(
         status: "ok".to_owned(),
         last_refresh: loaded_at.cloned(),
         last_error: None,
+        stale: false,
     }));
     out
 }

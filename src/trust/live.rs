@@ -31,6 +31,8 @@ pub struct Live {
     pub ledger: Mutex<Ledger>,
     /// Trust sources, their health, and the shared store of snapshots.
     pub sources: Trust,
+    /// Sources whose keys are stale (see [`Trust::stale_sources`]), recomputed every second.
+    pub stale: arc_swap::ArcSwap<BTreeSet<String>>,
     /// Files of the local rules folder refused by the last load, with their reasons.
     pub rules_rejected: Mutex<Vec<crate::rules::source::Rejected>>,
     data_dir: PathBuf,
@@ -55,6 +57,7 @@ impl Live {
             ledger: Mutex::new(load_ledger(data_dir)),
             sources: Trust::new(sources, store),
             rules_rejected: Mutex::new(Vec::new()),
+            stale: arc_swap::ArcSwap::from_pointee(BTreeSet::new()),
             data_dir: data_dir.to_path_buf(),
             redis_url,
         }
@@ -109,7 +112,12 @@ impl Live {
 
     /// Health of every source.
     pub fn statuses(&self) -> Vec<SourceStatus> {
-        self.sources.statuses()
+        let stale = self.stale.load();
+        let mut all = self.sources.statuses();
+        for s in &mut all {
+            s.stale = stale.contains(&s.id);
+        }
+        all
     }
 
     /// Assigns app-sync tokens to new DSCs, marks vanished ones deleted, and persists the ledger.
@@ -202,6 +210,21 @@ impl Live {
         }
     }
 
+    /// Recomputes which sources are stale; logs each change.
+    pub fn update_staleness(&self) {
+        let now_stale = self.sources.stale_sources(crate::clock::now());
+        let before = self.stale.load();
+        if **before != now_stale {
+            for id in now_stale.difference(&before) {
+                tracing::warn!(source = %id, "trust source is stale: verdicts using its keys carry TRUST_STALE");
+            }
+            for id in before.difference(&now_stale) {
+                tracing::info!(source = %id, "trust source confirmed again; no longer stale");
+            }
+            self.stale.store(Arc::new(now_stale));
+        }
+    }
+
     /// Seconds since the current snapshot was loaded.
     pub fn snapshot_age_secs(&self) -> Option<i64> {
         let at = self.loaded_at()?;
@@ -252,6 +275,10 @@ pub fn spawn(state: std::sync::Arc<Live>) {
             if !adopted {
                 poller.republish_if_newer().await;
             }
+            if ticks.is_multiple_of(10) {
+                poller.sources.follow_confirmations().await;
+            }
+            poller.update_staleness();
             if !adopted && ticks.is_multiple_of(10) {
                 // Reconcile the app-sync ledger now and then: catches up after outages, and
                 // DSCs entering or leaving their validity window with no new snapshot.

@@ -53,6 +53,9 @@ pub struct SourceStatus {
     pub dscs: usize,
     /// Business rules of this source in force (rule sources).
     pub rules: usize,
+    /// Not confirmed for longer than the source's `max_age`: verdicts using its keys carry
+    /// `TRUST_STALE`.
+    pub stale: bool,
     /// RFC 3339 of the last attempt and the last success.
     pub last_attempt: Option<String>,
     pub last_success: Option<String>,
@@ -134,6 +137,8 @@ struct Inner {
     value_sets: BTreeMap<String, Vec<crate::rules::SourcedValueSet>>,
     status: BTreeMap<String, SourceStatus>,
     validators: HashMap<String, Validators>,
+    /// Source id → Unix seconds it was last confirmed by any instance (shared through Redis).
+    confirmed: BTreeMap<String, i64>,
     /// Content hash of each source's copy in force (skip identical re-downloads).
     content: HashMap<String, String>,
 }
@@ -179,6 +184,7 @@ impl Trust {
                         status: "pending".into(),
                         dscs: 0,
                         rules: 0,
+                        stale: false,
                         last_attempt: None,
                         last_success: None,
                         last_error: None,
@@ -296,6 +302,11 @@ impl Trust {
         self.adopt_newer(state).await;
         let now = crate::clock::now();
         let result = self.refresh_locked(state, rt, now).await;
+        if matches!(result, Ok(Outcome::Updated { .. } | Outcome::Unchanged)) {
+            self.store
+                .mark_confirmed(&rt.config.id, now.unix_timestamp())
+                .await;
+        }
         self.store.unlock(&lock).await;
         self.record(&rt.config.id, now, &result);
         result
@@ -757,6 +768,53 @@ impl Trust {
         local
             .iter()
             .any(|d| !snap.candidates(&d.kid.0).iter().any(|c| c.der == d.der))
+    }
+
+    /// Reads when each source was last confirmed by any instance (followers never refresh
+    /// themselves while a peer holds the sync lock).
+    pub async fn follow_confirmations(&self) {
+        if let Some(shared) = self.store.confirmed().await
+            && let Ok(mut i) = self.inner.lock()
+        {
+            for (id, at) in shared {
+                let slot = i.confirmed.entry(id).or_insert(0);
+                *slot = (*slot).max(at);
+            }
+        }
+    }
+
+    /// The enabled sources not confirmed for longer than their `max_age` at `now`: the last
+    /// successful refresh here, by a peer (Redis), or the fetch time of the keys in force,
+    /// whichever is latest. A source that holds nothing is never stale.
+    pub fn stale_sources(&self, now: OffsetDateTime) -> BTreeSet<String> {
+        let Ok(i) = self.inner.lock() else {
+            return BTreeSet::new();
+        };
+        let mut out = BTreeSet::new();
+        for cfg in self.configs().filter(|c| c.enabled) {
+            if i.current.count(&cfg.id) == 0 && i.rules.count(&cfg.id) == 0 {
+                continue;
+            }
+            let local = i
+                .status
+                .get(&cfg.id)
+                .and_then(|s| s.last_success.as_deref())
+                .and_then(crate::util::parse_rfc3339)
+                .map(OffsetDateTime::unix_timestamp);
+            let fetched = i
+                .current
+                .of(&cfg.id)
+                .iter()
+                .filter_map(|d| d.fetched_at.map(OffsetDateTime::unix_timestamp))
+                .max();
+            let shared = i.confirmed.get(&cfg.id).copied();
+            let last = [local, fetched, shared].into_iter().flatten().max();
+            let limit = now.unix_timestamp() - cfg.max_age().whole_seconds();
+            if last.is_none_or(|t| t < limit) {
+                out.insert(cfg.id.clone());
+            }
+        }
+        out
     }
 
     /// Whether any source (or the local keys) provides a DSC of `country`.

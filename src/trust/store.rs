@@ -5,7 +5,8 @@
 //! * **Redis** (when configured): shared by every instance. Keys, under the configured prefix:
 //!   `{p}:trust:snapshot` (JSON [`SnapshotRecord`]), `{p}:trust:current` (its version),
 //!   `{p}:trust:version` (the version counter), `{p}:trust:source:{id}`
-//!   (JSON [`SourceRecord`] with the raw bytes), `{p}:trust:lock` (sync lock). Every new
+//!   (JSON [`SourceRecord`] with the raw bytes), `{p}:trust:lock` (sync lock),
+//!   `{p}:trust:confirmed` (hash: source id → Unix seconds of its last successful refresh). Every new
 //!   snapshot is announced on the pub/sub channel `{p}:trust:updates` (payload: the version).
 //! * **local disk** (`<data_dir>/trust/`): so a restart without Redis still has its keys.
 //! * **memory**: the embedded default with neither.
@@ -500,6 +501,42 @@ impl Store {
         )
         .await
         .is_some()
+    }
+
+    /// Records that source `id` was confirmed (a successful refresh, changed or not) at `at`
+    /// (Unix seconds), for every instance's staleness check. Only ever moves forward.
+    pub async fn mark_confirmed(&self, id: &str, at: i64) -> bool {
+        let Some(mut conn) = self.conn() else {
+            return false;
+        };
+        let script = redis::Script::new(
+            "local c = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0') \
+             if tonumber(ARGV[2]) > c then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end \
+             return 1",
+        );
+        self.call(
+            script
+                .key(self.key("confirmed"))
+                .arg(id)
+                .arg(at)
+                .invoke_async::<i64>(&mut conn),
+        )
+        .await
+        .is_some()
+    }
+
+    /// When each source was last confirmed by any instance (Unix seconds); `None` without
+    /// Redis.
+    pub async fn confirmed(&self) -> Option<std::collections::BTreeMap<String, i64>> {
+        let mut conn = self.conn()?;
+        let raw = self
+            .call(
+                redis::cmd("HGETALL")
+                    .arg(self.key("confirmed"))
+                    .query_async::<std::collections::HashMap<String, i64>>(&mut conn),
+            )
+            .await?;
+        Some(raw.into_iter().collect())
     }
 
     /// Tries the cluster-wide sync lock for `ttl_ms`.

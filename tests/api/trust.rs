@@ -664,3 +664,62 @@ async fn the_trust_timeline_verifies_past_and_future_instants_without_a_refresh(
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn a_source_not_confirmed_within_max_age_marks_its_verdicts_trust_stale() {
+    let p = partner("DE", 1);
+    let dir = std::env::temp_dir().join(format!("dccgw-stale-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("de.pem"), bundle(&[&p])).unwrap();
+    let mut source = SourceConfig::local_pem("de", dir.join("de.pem"));
+    source.max_age = "2s".into();
+    let app = spawn_instance(settings(), vec![source]);
+    let warnings = |v: &Value| -> Vec<String> {
+        v["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| w["code"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    app.state.trust.update_staleness();
+    let v = app.verdict(&hc1_now(&p)).await;
+    assert_eq!(v["valid"], true, "{v}");
+    assert!(!warnings(&v).contains(&"TRUST_STALE".to_owned()), "{v}");
+
+    // No successful refresh for longer than max_age: still valid (the last good keys stay in
+    // force), with the warning; readiness, summary and metrics say which source.
+    tokio::time::sleep(Duration::from_millis(2300)).await;
+    app.state.trust.update_staleness();
+    let v = app.verdict(&hc1_now(&p)).await;
+    assert_eq!(v["valid"], true, "{v}");
+    assert!(warnings(&v).contains(&"TRUST_STALE".to_owned()), "{v}");
+    let ready = app.get_json("/readyz").await;
+    assert_eq!(ready["stale_sources"], serde_json::json!(["de"]), "{ready}");
+    let summary = app.get_json("/v1/trust/summary").await;
+    let de = summary["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["source"] == "de")
+        .cloned()
+        .unwrap();
+    assert_eq!(de["stale"], true, "{summary}");
+    let metrics = app.get_text("/metrics").await;
+    assert!(
+        metrics.contains("dccgw_trust_source_stale{source=\"de\"} 1"),
+        "{metrics}"
+    );
+
+    // A successful refresh (the same content) confirms the source again.
+    app.state.trust.refresh("de").await.unwrap();
+    app.state.trust.update_staleness();
+    let v = app.verdict(&hc1_now(&p)).await;
+    assert!(!warnings(&v).contains(&"TRUST_STALE".to_owned()), "{v}");
+    assert_eq!(
+        app.get_json("/readyz").await["stale_sources"],
+        serde_json::json!([])
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
