@@ -187,7 +187,6 @@ pub fn check(args: &CheckArgs) -> Result<u8, String> {
     let bytes = read_input(&args.input, args.max_bytes)?;
     let now = args.at.unwrap_or_else(crate::clock::now);
     let r = report(args.format, &bytes, &anchor, now);
-    let mut out = std::io::stdout().lock();
     let text = if args.json {
         serde_json::to_string_pretty(&r).map_err(|e| e.to_string())?
     } else {
@@ -215,7 +214,7 @@ pub fn check(args: &CheckArgs) -> Result<u8, String> {
         }
         t.trim_end().to_owned()
     };
-    writeln!(out, "{text}").map_err(|e| e.to_string())?;
+    super::emit(&text)?;
     Ok(if r.accepted { EXIT_VALID } else { EXIT_INVALID })
 }
 

@@ -71,6 +71,8 @@ pub enum CmsError {
     BadSignature,
     #[error("unsupported algorithm {0}")]
     UnsupportedAlgorithm(String),
+    #[error("the CMS uses SHA-1, which is refused")]
+    WeakDigest,
     #[error("signing failed")]
     Signing,
 }
@@ -154,6 +156,13 @@ fn verify_signer(
         .find(|c| identifies(&signer.sid, c))
         .ok_or(CmsError::NoSigner)?;
     let digest_oid = signer.digest_alg.oid.to_string();
+    let sig_oid_text = signer.signature_algorithm.oid.to_string();
+    // SHA-1 (real Norwegian upload signatures use it), as a digest or inside the signature
+    // algorithm: refused as such, not lumped with malformed signatures.
+    const SHA1: [&str; 3] = ["1.3.14.3.2.26", "1.2.840.113549.1.1.5", "1.2.840.10045.4.1"];
+    if SHA1.contains(&digest_oid.as_str()) || SHA1.contains(&sig_oid_text.as_str()) {
+        return Err(CmsError::WeakDigest);
+    }
     let digest_alg = match sha2_bits(&digest_oid) {
         Some(256) => &ring::digest::SHA256,
         Some(384) => &ring::digest::SHA384,
@@ -640,6 +649,50 @@ mod tests {
         ber.extend_from_slice(body);
         ber.extend_from_slice(&[0, 0]);
         assert_eq!(verify_detached(&ber, b"x").unwrap(), cert.der);
+    }
+
+    #[test]
+    fn sha1_signatures_are_refused_as_weak_not_as_malformed() {
+        use std::process::Command;
+        if Command::new("openssl").arg("version").output().is_err() {
+            eprintln!("openssl not installed: skipped");
+            return;
+        }
+        let dir = std::env::temp_dir().join(format!("dcc-cms-sha1-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (key, cert) = signer(Alg::Es256, "upload");
+        std::fs::write(dir.join("content.der"), &cert.der).unwrap();
+        std::fs::write(dir.join("key.der"), key.pkcs8_der()).unwrap();
+        std::fs::write(dir.join("cert.pem"), &cert.pem).unwrap();
+        let out = Command::new("openssl")
+            .args([
+                "cms",
+                "-sign",
+                "-binary",
+                "-outform",
+                "DER",
+                "-nodetach",
+                "-md",
+                "sha1",
+            ])
+            .arg("-in")
+            .arg(dir.join("content.der"))
+            .arg("-signer")
+            .arg(dir.join("cert.pem"))
+            .arg("-inkey")
+            .arg(dir.join("key.der"))
+            .args(["-keyform", "DER", "-out"])
+            .arg(dir.join("sha1.der"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let cms = std::fs::read(dir.join("sha1.der")).unwrap();
+        assert_eq!(verify_detached(&cms, &cert.der), Err(CmsError::WeakDigest));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -125,8 +125,9 @@ pub struct Dsc {
     pub not_after: OffsetDateTime,
     pub key: PublicKey,
     pub usage: KeyUsage,
-    /// Whether the certificate may sign documents: not a CA (`basicConstraints` cA=TRUE) and,
-    /// when it has a `keyUsage`, one allowing `digitalSignature`.
+    /// Whether the certificate may sign documents: not a CA (`basicConstraints` cA=TRUE), not a
+    /// TLS client/server certificate (EKU without a DCC usage) and, when it has a `keyUsage`,
+    /// one allowing `digitalSignature`.
     pub may_sign: bool,
     /// Which trust source vouched for this DSC (e.g. `cli`, `eu-gateway`, `VN`).
     pub source: String,
@@ -183,13 +184,28 @@ impl Dsc {
             return Err(DscError::BadValidity);
         }
         let is_ca = matches!(cert.basic_constraints(), Ok(Some(bc)) if bc.value.ca);
+        // A TLS client or server certificate (WHO's documents carry some) is not a document
+        // signer, unless its EKU also names a DCC usage.
+        let tls_only = tbs
+            .extensions()
+            .iter()
+            .any(|ext| match ext.parsed_extension() {
+                ParsedExtension::ExtendedKeyUsage(eku) => {
+                    (eku.client_auth || eku.server_auth)
+                        && !eku
+                            .other
+                            .iter()
+                            .any(|o| o.to_id_string().contains("1847.2021.1."))
+                }
+                _ => false,
+            });
         let signs = match cert.key_usage() {
             Ok(Some(ku)) => ku.value.digital_signature(),
             Ok(None) => true,
             Err(_) => false,
         };
         Ok(Dsc {
-            may_sign: !is_ca && signs,
+            may_sign: !is_ca && !tls_only && signs,
             kid: Kid::of_der(der),
             der: Arc::from(der),
             country,

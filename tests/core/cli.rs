@@ -765,3 +765,33 @@ fn verify_with_a_destination_applies_its_rules_and_sets_the_exit_status() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn trust_list_check_exits_by_its_verdict_when_the_reader_goes_away() {
+    use std::io::Read;
+    // 5 000 broken blocks: a report far larger than a pipe buffer, and a rejected list.
+    let block = "-----BEGIN CERTIFICATE-----\nnot*base64\n-----END CERTIFICATE-----\n";
+    let bundle = tmp("broken-pipe.pem");
+    std::fs::write(&bundle, block.repeat(5_000)).unwrap();
+    let mut child = bin()
+        .args(["trust-list", "check", "--format", "pem"])
+        .arg(&bundle)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 16];
+    stdout.read_exact(&mut first).unwrap();
+    drop(stdout); // `| head -c 16`
+    let status = child.wait().unwrap();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
+}

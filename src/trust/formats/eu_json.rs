@@ -179,7 +179,13 @@ pub fn ingest(bytes: &[u8], ctx: &Context<'_>) -> Result<Ingested, ListError> {
         let is_csca = match item.certificate_type.as_str() {
             "CSCA" => true,
             "UPLOAD" => false,
-            _ => continue,
+            "DSC" => continue,
+            // AUTHENTICATION and other types: reported, never a document signer.
+            _ => {
+                out.rejected
+                    .push(rejected(index, item, RejectReason::NotASigner));
+                continue;
+            }
         };
         let Some(raw) = item.raw_data.as_deref() else {
             continue;
@@ -232,14 +238,14 @@ fn entry_name(index: usize, item: &TrustListItem) -> String {
     if item.kid.is_empty() {
         format!("#{index}")
     } else {
-        item.kid.clone()
+        super::clip(&item.kid)
     }
 }
 
 fn rejected(index: usize, item: &TrustListItem, reason: RejectReason) -> Rejected {
     Rejected {
         entry: entry_name(index, item),
-        country: item.country.clone(),
+        country: item.country.as_deref().map(super::clip),
         reason,
     }
 }
@@ -293,7 +299,10 @@ fn cms_signer(item: &TrustListItem, der: &[u8]) -> Result<Vec<u8>, RejectReason>
         .as_deref()
         .and_then(base64_decode)
         .ok_or(RejectReason::BadCms)?;
-    cms::verify_detached(&cms_der, der).map_err(|_| RejectReason::BadCms)
+    cms::verify_detached(&cms_der, der).map_err(|e| match e {
+        cms::CmsError::WeakDigest => RejectReason::WeakDigest,
+        _ => RejectReason::BadCms,
+    })
 }
 
 /// A CSCA or UPLOAD entry: its country and DER if the anchor vouches for it.
@@ -605,7 +614,7 @@ mod tests {
     }
 
     #[test]
-    fn authentication_entries_are_ignored() {
+    fn authentication_entries_are_reported_never_signers() {
         let sample = eu_testkit::sample(1).unwrap();
         let mut items = sample.items.clone();
         let auth = eu_testkit::signed_item(
@@ -615,10 +624,34 @@ mod tests {
             &sample.member.upload,
         )
         .unwrap();
-        items.push(auth);
+        items.push(auth.clone());
         let out = run(&sample, &items).unwrap();
         assert_eq!(out.dscs.len(), 1);
-        assert!(out.rejected.is_empty());
+        assert_eq!(
+            out.rejected
+                .iter()
+                .map(|r| (r.entry.clone(), r.reason))
+                .collect::<Vec<_>>(),
+            [(auth.kid, RejectReason::NotASigner)]
+        );
+    }
+
+    #[test]
+    fn upstream_strings_are_cut_in_reports() {
+        let sample = eu_testkit::sample(1).unwrap();
+        let mut items = sample.items.clone();
+        let mut bad = items[items.len() - 1].clone();
+        bad.kid = "K".repeat(100_000);
+        bad.country = Some("C".repeat(5_000_000));
+        items.push(bad);
+        let out = run(&sample, &items).unwrap();
+        let r = out.rejected.last().unwrap();
+        assert!(
+            r.entry.chars().count() <= super::super::MAX_ECHO + 1,
+            "{}",
+            r.entry.len()
+        );
+        assert!(r.country.as_ref().unwrap().chars().count() <= super::super::MAX_ECHO + 1);
     }
 
     #[test]

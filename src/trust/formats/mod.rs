@@ -112,6 +112,9 @@ pub enum RejectReason {
     Malformed,
     /// The certificate's country differs from the entry's country.
     CountryMismatch,
+    /// The entry's CMS uses SHA-1 (refused: SHA-1 collisions are practical, and the CMS is
+    /// the only thing vouching for the entry).
+    WeakDigest,
     /// A CA certificate (cA=TRUE), or one whose key usage excludes digitalSignature: never a
     /// document signer, whatever list carries it.
     NotASigner,
@@ -130,6 +133,7 @@ impl RejectReason {
             RejectReason::Malformed => "MALFORMED",
             RejectReason::CountryMismatch => "COUNTRY_MISMATCH",
             RejectReason::NotASigner => "NOT_A_SIGNER",
+            RejectReason::WeakDigest => "WEAK_DIGEST",
         }
     }
 }
@@ -232,6 +236,21 @@ impl ListMeta {
 /// How long after its `notAfter` a DSC is still kept (verification at past instants): the
 /// default of a source's `keep_expired_days`.
 pub const KEEP_EXPIRED: time::Duration = time::Duration::days(365);
+
+/// Most characters of an upstream string (a kid, a country, an entry name) echoed into reports
+/// and logs.
+pub const MAX_ECHO: usize = 64;
+
+/// `s` cut to [`MAX_ECHO`] characters (with `…` when cut): upstream text is never echoed whole.
+pub fn clip(s: &str) -> String {
+    if s.chars().count() <= MAX_ECHO {
+        s.to_owned()
+    } else {
+        let mut out: String = s.chars().take(MAX_ECHO).collect();
+        out.push('…');
+        out
+    }
+}
 
 /// Most entries one list may hold (bounds work on hostile input).
 pub const MAX_ENTRIES: usize = 100_000;

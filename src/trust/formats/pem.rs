@@ -2,43 +2,73 @@
 //! configuration that names the file. Entries still pass the shared checks of
 //! [`super::admit`] (validity at `now`, supported key) and duplicates are reported.
 
-use x509_parser::pem::Pem;
-
-use super::{Context, Ingested, ListError, MAX_ENTRIES, Rejected, admit, push_unique};
+use super::{
+    Context, Ingested, ListError, MAX_ENTRIES, RejectReason, Rejected, admit, push_unique,
+};
+use crate::trust::model::{Dsc, Kid};
 
 /// Reads a PEM bundle or a single DER certificate.
 pub fn ingest(bytes: &[u8], ctx: &Context<'_>) -> Result<Ingested, ListError> {
-    let ders: Vec<Vec<u8>> = if bytes.first() == Some(&0x30) {
-        vec![bytes.to_vec()]
+    let blocks: Vec<Option<Vec<u8>>> = if bytes.first() == Some(&0x30) {
+        vec![Some(bytes.to_vec())]
     } else {
-        let mut out = Vec::new();
-        for pem in Pem::iter_from_buffer(bytes) {
-            let pem = pem.map_err(|_| ListError::Malformed("invalid PEM".into()))?;
-            if pem.label == "CERTIFICATE" {
-                out.push(pem.contents);
-            }
-            if out.len() > MAX_ENTRIES {
-                return Err(ListError::TooManyEntries(MAX_ENTRIES));
-            }
-        }
-        out
+        certificate_blocks(bytes)?
     };
-    if ders.is_empty() && !bytes.iter().all(u8::is_ascii_whitespace) {
+    if blocks.is_empty() && !bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ListError::Malformed("no PEM CERTIFICATE block".into()));
     }
     let mut out = Ingested::default();
-    for (i, der) in ders.iter().enumerate() {
+    for (i, block) in blocks.iter().enumerate() {
+        let Some(der) = block else {
+            out.rejected.push(Rejected {
+                entry: format!("#{i}"),
+                country: None,
+                reason: RejectReason::Malformed,
+            });
+            continue;
+        };
         match admit(der, None, ctx) {
             Ok(dsc) => {
                 let entry = dsc.kid.to_base64();
                 push_unique(&mut out, dsc, entry);
             }
             Err(reason) => out.rejected.push(Rejected {
-                entry: format!("#{i}"),
-                country: None,
+                entry: format!("#{i} {}", Kid::of_der(der).to_base64()),
+                country: Dsc::from_der(der, ctx.source)
+                    .ok()
+                    .and_then(|d| d.country)
+                    .map(|c| super::clip(&c)),
                 reason,
             }),
         }
+    }
+    Ok(out)
+}
+
+const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
+const END: &str = "-----END CERTIFICATE-----";
+
+/// Every `CERTIFICATE` block of a PEM text, decoded (`None`: a block whose Base64 is broken,
+/// rejected alone). Other labels are skipped.
+fn certificate_blocks(bytes: &[u8]) -> Result<Vec<Option<Vec<u8>>>, ListError> {
+    let text = String::from_utf8_lossy(bytes);
+    let mut out = Vec::new();
+    let mut rest: &str = &text;
+    while let Some(start) = rest.find(BEGIN) {
+        let body_start = start + BEGIN.len();
+        let Some(len) = rest[body_start..].find(END) else {
+            out.push(None);
+            break;
+        };
+        let body: String = rest[body_start..body_start + len]
+            .chars()
+            .filter(|c| !c.is_ascii_whitespace())
+            .collect();
+        out.push(crate::util::base64_decode(&body));
+        if out.len() > MAX_ENTRIES {
+            return Err(ListError::TooManyEntries(MAX_ENTRIES));
+        }
+        rest = &rest[body_start + len + END.len()..];
     }
     Ok(out)
 }
@@ -74,6 +104,24 @@ mod tests {
             ..ctx
         };
         assert_eq!(ingest(bundle.as_bytes(), &strict).unwrap().dscs.len(), 1);
+    }
+
+    #[test]
+    fn a_broken_block_is_rejected_alone() {
+        use crate::trust::formats::testkit;
+        let key = testkit::es256();
+        let a = testkit::dsc("DE", "a", &key);
+        let b = testkit::dsc("AT", "b", &key);
+        let broken = "-----BEGIN CERTIFICATE-----\nnot*base64!\n-----END CERTIFICATE-----\n";
+        let bundle = format!("{}{broken}{}", a.pem, b.pem);
+        let (_, _, anchor) = testkit::signer("anchor");
+        let out = ingest(bundle.as_bytes(), &testkit::ctx(&anchor)).unwrap();
+        assert_eq!(out.dscs.len(), 2);
+        assert_eq!(out.rejected.len(), 1);
+        assert_eq!(
+            (out.rejected[0].entry.as_str(), out.rejected[0].reason),
+            ("#1", RejectReason::Malformed)
+        );
     }
 
     #[test]

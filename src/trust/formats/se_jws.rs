@@ -138,8 +138,8 @@ pub fn ingest(bytes: &[u8], ctx: &Context<'_>) -> Result<Ingested, ListError> {
     for (country, entry) in list {
         let Some(keys) = entry.get("keys").and_then(Value::as_array) else {
             out.rejected.push(Rejected {
-                entry: country.clone(),
-                country: Some(country.clone()),
+                entry: super::clip(country),
+                country: Some(super::clip(country)),
                 reason: RejectReason::Malformed,
             });
             continue;
@@ -148,12 +148,12 @@ pub fn ingest(bytes: &[u8], ctx: &Context<'_>) -> Result<Ingested, ListError> {
             let name = jwk
                 .get("kid")
                 .and_then(Value::as_str)
-                .map_or_else(|| format!("{country}#{j}"), str::to_owned);
+                .map_or_else(|| format!("{}#{j}", super::clip(country)), super::clip);
             match check_jwk(jwk, country, ctx) {
                 Ok(dsc) => push_unique(&mut out, dsc, name),
                 Err(reason) => out.rejected.push(Rejected {
                     entry: name,
-                    country: Some(country.clone()),
+                    country: Some(super::clip(country)),
                     reason,
                 }),
             }

@@ -45,7 +45,7 @@ use super::{
 use crate::keys::mint::SignerKey;
 use crate::trust::jose::{self, CLOCK_SKEW, RenderError, b64url, b64url_decode, canonical_json};
 use crate::trust::model::{Dsc, Kid};
-use crate::trust::validate::verify_spki;
+use crate::trust::validate::{issued_by, verify_spki};
 use crate::util::{base64_decode, base64_encode, parse_rfc3339, rfc3339};
 
 /// The `@context` of rendered documents.
@@ -88,23 +88,76 @@ pub fn ingest(bytes: &[u8], ctx: &Context<'_>) -> Result<Ingested, ListError> {
     if methods.len() > MAX_ENTRIES {
         return Err(ListError::TooManyEntries(MAX_ENTRIES));
     }
+    // GDHCN documents name a key's usage in its id (`…:SCA#kid`, `…:DSC#kid`): SCA entries are
+    // country signing CAs, never document signers, and where a document provides SCAs of a
+    // country, that country's DSCs must chain to one of them.
+    let doc_is_sca = doc
+        .get("id")
+        .and_then(Value::as_str)
+        .is_some_and(|id| id.ends_with(":SCA"));
+    let mut scas: std::collections::BTreeMap<String, Vec<Vec<u8>>> = Default::default();
+    for method in methods {
+        if is_sca(method, doc_is_sca)
+            && let Some(der) = method
+                .get("publicKeyJwk")
+                .and_then(Value::as_object)
+                .and_then(jwk_certificate)
+            && let Ok(ca) = Dsc::from_der(&der, ctx.source)
+        {
+            scas.entry(ca.country.clone().unwrap_or_default())
+                .or_default()
+                .push(der);
+        }
+    }
     let mut out = Ingested::default();
     for (i, method) in methods.iter().enumerate() {
         if method.is_string() {
             continue;
         }
         let stated = stated_kid(method);
-        let name = stated.clone().unwrap_or_else(|| format!("#{i}"));
-        match check_method(method, stated.as_deref(), ctx) {
+        let name = stated
+            .as_deref()
+            .map(super::clip)
+            .unwrap_or_else(|| format!("#{i}"));
+        let country = method
+            .get("publicKeyJwk")
+            .and_then(Value::as_object)
+            .and_then(jwk_certificate)
+            .and_then(|der| Dsc::from_der(&der, ctx.source).ok())
+            .and_then(|d| d.country);
+        let checked = if is_sca(method, doc_is_sca) {
+            Err(RejectReason::NotASigner)
+        } else {
+            check_method(method, stated.as_deref(), ctx).and_then(|dsc| {
+                match scas.get(dsc.country.as_deref().unwrap_or_default()) {
+                    Some(cas) if !cas.iter().any(|ca| issued_by(&dsc.der, ca)) => {
+                        Err(RejectReason::NoCscaChain)
+                    }
+                    _ => Ok(dsc),
+                }
+            })
+        };
+        match checked {
             Ok(dsc) => push_unique(&mut out, dsc, name),
             Err(reason) => out.rejected.push(Rejected {
                 entry: name,
-                country: None,
+                country,
                 reason,
             }),
         }
     }
     Ok(out)
+}
+
+/// Whether a verification method is a country signing CA entry (`…:SCA#…`, or any entry of
+/// an SCA document).
+fn is_sca(method: &Value, doc_is_sca: bool) -> bool {
+    doc_is_sca
+        || method
+            .get("id")
+            .and_then(Value::as_str)
+            .and_then(|id| id.split_once('#'))
+            .is_some_and(|(base, _)| base.ends_with(":SCA"))
 }
 
 /// The kid a method states (standard Base64): `publicKeyJwk.kid`, else the `id` fragment.
@@ -567,6 +620,53 @@ mod tests {
             ingest(&resign(doc, &key, DEFAULT), &ctx(&anchor)),
             Err(ListError::Malformed(_))
         ));
+    }
+
+    #[test]
+    fn sca_entries_are_csca_never_signers_and_dscs_must_chain_to_them() {
+        use super::super::testkit::spec;
+        let (key, _, anchor) = signer("WHO");
+        let csca_key = es256();
+        let csca = crate::keys::mint::csca(&spec("DE", "DE CSCA", -10, 1000), &csca_key).unwrap();
+        let chained = crate::keys::mint::signed_by(
+            &spec("DE", "DE DSC", -10, 100),
+            &es256(),
+            &csca,
+            &csca_key,
+        )
+        .unwrap();
+        let rogue = dsc("DE", "rogue", &es256());
+        let fr = dsc("FR", "fr", &es256());
+        let root = "did:web:tng-cdn.who.int:v2:trustlist";
+        let method = |usage: &str, der: &[u8]| {
+            let mut m = method_for(DID, 0, der).unwrap();
+            m["id"] = format!("{root}:-:DEU:{usage}#{}", Kid::of_der(der).to_base64()).into();
+            m
+        };
+        let body = render(DID, &[], &key, NOW, 1, expires()).unwrap();
+        let mut doc = doc_of(&body);
+        doc.insert(
+            "verificationMethod".into(),
+            json!([
+                method("SCA", &csca.der),
+                method("DSC", &chained.der),
+                method("DSC", &rogue.der),
+                method("DSC", &fr.der),
+            ]),
+        );
+        let got = ingest(&resign(doc, &key, DEFAULT), &ctx(&anchor)).unwrap();
+        let kept: Vec<&[u8]> = got.dscs.iter().map(|d| d.der.as_ref()).collect();
+        // FR has no SCA in the document: its DSC stands on the document's signature alone.
+        assert_eq!(kept, [chained.der.as_slice(), fr.der.as_slice()]);
+        assert_eq!(
+            reasons(&got),
+            [RejectReason::NotASigner, RejectReason::NoCscaChain]
+        );
+        assert!(
+            got.rejected
+                .iter()
+                .all(|r| r.country.as_deref() == Some("DE"))
+        );
     }
 
     #[test]
