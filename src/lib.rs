@@ -14,6 +14,7 @@ pub mod http;
 pub mod keys;
 pub mod qr;
 pub mod redis;
+pub mod revocation;
 pub mod rules;
 pub mod serve;
 pub mod trust;

@@ -36,6 +36,8 @@ pub struct UnverifiedSign1 {
 #[derive(Debug, Clone)]
 pub struct VerifiedSign1 {
     payload: Vec<u8>,
+    /// The raw COSE signature (for the revocation hash of type SIGNATURE).
+    pub signature: Vec<u8>,
     pub kid: Vec<u8>,
     pub alg: Alg,
     pub dsc: Arc<Dsc>,
@@ -162,6 +164,7 @@ impl UnverifiedSign1 {
                 let payload = self.sign1.payload.unwrap_or_default();
                 return Ok(VerifiedSign1 {
                     payload,
+                    signature: self.sign1.signature,
                     kid,
                     alg,
                     dsc: Arc::clone(dsc),

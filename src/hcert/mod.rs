@@ -30,6 +30,7 @@ pub mod payload;
 pub mod policy;
 pub mod prefix;
 pub mod result;
+pub mod revocation;
 
 use std::sync::Arc;
 
@@ -66,6 +67,8 @@ impl VerifyOptions {
 /// Everything about a certificate that does not depend on the verification instant.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Signed {
+    /// The certificate's revocation hashes.
+    pub revocation: revocation::Keys,
     pub kid: Vec<u8>,
     pub alg: Alg,
     pub dsc: Arc<Dsc>,
@@ -93,7 +96,15 @@ pub fn check_signed(
         .map_err(|e| fail(&e))?;
     let claims = claims::read(&verified, limits).map_err(|e| fail(&e))?;
     let payload = payload::validate(&claims.dcc);
+    let revocation = revocation::keys(
+        &claims.dcc,
+        payload.cert_type,
+        claims.iss.as_deref(),
+        verified.alg,
+        &verified.signature,
+    );
     Ok(Signed {
+        revocation,
         kid: verified.kid,
         alg: verified.alg,
         dsc: verified.dsc,
@@ -130,6 +141,26 @@ pub fn evaluate(
             );
             errors.extend(report.errors);
             warnings.extend(report.warnings);
+            let country = signed
+                .dsc
+                .country
+                .as_deref()
+                .or(signed.claims.iss.as_deref());
+            if let Some(origin) =
+                snapshot
+                    .revocations
+                    .lookup(&signed.kid, country, &signed.revocation)
+            {
+                errors.push(Finding::new(
+                    ErrorCode::Revoked,
+                    format!(
+                        "the certificate is revoked (batch {}, source {}, hash type {})",
+                        origin.batch,
+                        origin.source,
+                        origin.hash_type.name()
+                    ),
+                ));
+            }
             errors.extend(signed.payload.schema_errors.iter().cloned());
             warnings.extend(signed.payload.schema_warnings.iter().cloned());
             if opts.strict_valuesets {

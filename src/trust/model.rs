@@ -306,6 +306,9 @@ pub struct TrustSnapshot {
     dsc_id: String,
     /// Business rules in force (and the value sets they read), swapped with the DSCs.
     pub rules: Arc<crate::rules::RuleSet>,
+    /// Revocation batches in force, and their index for the policy stage.
+    pub batches: Arc<Vec<crate::revocation::Batch>>,
+    pub revocations: Arc<crate::hcert::revocation::Index>,
 }
 
 impl TrustSnapshot {
@@ -333,21 +336,43 @@ impl TrustSnapshot {
             id,
             by_kid,
             rules: Arc::default(),
+            batches: Arc::default(),
+            revocations: Arc::default(),
         }
     }
 
     /// The snapshot with `rules` in force; the id then covers them too (the DSCs' id when there
     /// is no rule and no value set).
     pub fn with_rules(mut self, rules: crate::rules::RuleSet) -> TrustSnapshot {
-        self.id.clone_from(&self.dsc_id);
-        if !(rules.rules.is_empty() && rules.extra_value_sets.is_empty()) {
-            let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
-            ctx.update(self.dsc_id.as_bytes());
-            rules.fingerprint(&mut ctx);
-            self.id = crate::util::hex(ctx.finish().as_ref().get(..8).unwrap_or_default());
-        }
         self.rules = Arc::new(rules);
+        self.refresh_id();
         self
+    }
+
+    /// The snapshot with `batches` revoking certificates; the id then covers them too.
+    pub fn with_revocations(mut self, mut batches: Vec<crate::revocation::Batch>) -> TrustSnapshot {
+        batches.sort_by(|a, b| (&a.source, &a.id).cmp(&(&b.source, &b.id)));
+        self.revocations = Arc::new(crate::revocation::index(&batches));
+        self.batches = Arc::new(batches);
+        self.refresh_id();
+        self
+    }
+
+    /// The id over the DSCs, and the rules and batches when there are any.
+    fn refresh_id(&mut self) {
+        self.id.clone_from(&self.dsc_id);
+        let rules = &self.rules;
+        if rules.rules.is_empty() && rules.extra_value_sets.is_empty() && self.batches.is_empty() {
+            return;
+        }
+        let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+        ctx.update(self.dsc_id.as_bytes());
+        rules.fingerprint(&mut ctx);
+        for b in self.batches.iter() {
+            ctx.update(b.source.as_bytes());
+            ctx.update(crate::revocation::to_json(b).as_bytes());
+        }
+        self.id = crate::util::hex(ctx.finish().as_ref().get(..8).unwrap_or_default());
     }
 
     /// Every DSC whose kid equals `kid` (empty if none; kids that are not 8 bytes match nothing).

@@ -53,6 +53,8 @@ pub struct SourceStatus {
     pub dscs: usize,
     /// Business rules of this source in force (rule sources).
     pub rules: usize,
+    /// Revocation batches of this source in force (revocation sources).
+    pub batches: usize,
     /// Not confirmed for longer than the source's `max_age`: verdicts using its keys carry
     /// `TRUST_STALE`.
     pub stale: bool,
@@ -123,6 +125,14 @@ pub enum Outcome {
     Empty,
 }
 
+/// What a refreshed copy leaves besides its items.
+struct Landing<'a> {
+    rejected: BTreeMap<String, usize>,
+    bytes: &'a [u8],
+    digest: String,
+    now: OffsetDateTime,
+}
+
 struct Runtime {
     config: SourceConfig,
     anchor: Result<Anchor, RefreshError>,
@@ -134,6 +144,8 @@ struct Inner {
     current: Shelf<Dsc>,
     /// Each rule source's business rules in force, and its value sets.
     rules: Shelf<Checked>,
+    /// Each revocation source's batches in force.
+    batches: Shelf<crate::revocation::Batch>,
     value_sets: BTreeMap<String, Vec<crate::rules::SourcedValueSet>>,
     status: BTreeMap<String, SourceStatus>,
     validators: HashMap<String, Validators>,
@@ -184,6 +196,7 @@ impl Trust {
                         status: "pending".into(),
                         dscs: 0,
                         rules: 0,
+                        batches: 0,
                         stale: false,
                         last_attempt: None,
                         last_success: None,
@@ -262,6 +275,14 @@ impl Trust {
         RuleSet::new(rules, sets)
     }
 
+    /// Every revocation batch in force.
+    pub fn batches(&self) -> Vec<crate::revocation::Batch> {
+        self.inner
+            .lock()
+            .map(|i| i.batches.all().cloned().collect())
+            .unwrap_or_default()
+    }
+
     /// The configured sources.
     pub fn configs(&self) -> impl Iterator<Item = &SourceConfig> {
         self.sources.iter().map(|r| &r.config)
@@ -322,6 +343,9 @@ impl Trust {
         let anchor = rt.anchor.clone()?;
         if cfg.format.carries_rules() {
             return self.refresh_rules(state, cfg, &anchor, now).await;
+        }
+        if cfg.format == Format::RevocationFolder {
+            return self.refresh_revocations(state, cfg, now).await;
         }
         let fetched = self.fetch(cfg).await?;
         let (bytes, validators) = match fetched {
@@ -454,50 +478,143 @@ impl Trust {
         if ingested.rules.is_empty() && ingested.value_sets.is_empty() {
             return Err(ListError::Empty.into());
         }
-        let Diff { added, removed } = self
-            .inner
-            .lock()
-            .map_err(|_| RefreshError::List(ListError::Malformed("trust state".into())))?
-            .rules
-            .check_removal(&cfg.id, &ingested.rules, cfg.max_removal_share, now)
-            .map_err(|e| RefreshError::DropsTooMany {
-                removed: e.removed,
-                had: e.had,
-            })?;
         let mut rejected: BTreeMap<String, usize> = BTreeMap::new();
         for (_, code) in &ingested.rejected {
             *rejected.entry(code.clone()).or_insert(0) += 1;
         }
+        let sets: Vec<crate::rules::SourcedValueSet> = ingested
+            .value_sets
+            .into_iter()
+            .map(|(id, codes)| (cfg.id.clone(), id, codes))
+            .collect();
+        let count = ingested.rules.len();
+        let diff = self
+            .install(
+                cfg,
+                |i| &mut i.rules,
+                ingested.rules,
+                Landing {
+                    rejected,
+                    bytes: &bytes,
+                    digest,
+                    now,
+                },
+            )
+            .await?;
+        if let Ok(mut i) = self.inner.lock() {
+            i.value_sets.insert(cfg.id.clone(), sets);
+        }
+        tracing::info!(source = %cfg.id, added = diff.added, removed = diff.removed, rules = count, "business rules refreshed");
+        self.publish(state).await;
+        Ok(Outcome::Updated {
+            added: diff.added,
+            removed: diff.removed,
+        })
+    }
+
+    /// A folder of revocation batches: read, check each batch, guard, store, merge.
+    async fn refresh_revocations(
+        &self,
+        state: &Live,
+        cfg: &SourceConfig,
+        now: OffsetDateTime,
+    ) -> Result<Outcome, RefreshError> {
+        let Some(dir) = cfg.path.clone() else {
+            return Err(FetchError::Io("a revocation-folder source needs a path".into()).into());
+        };
+        let max = cfg.max_bytes;
+        let bundle = tokio::task::spawn_blocking(move || crate::revocation::read_dir(&dir, max))
+            .await
+            .map_err(|_| FetchError::Io("read task failed".into()))??;
+        let bytes = serde_json::to_vec(&bundle)
+            .map_err(|e| RefreshError::List(ListError::Malformed(e.to_string())))?;
+        let digest = crate::util::sha256_hex(&bytes);
+        let unchanged = self
+            .inner
+            .lock()
+            .ok()
+            .is_some_and(|i| i.content.get(&cfg.id) == Some(&digest) && i.batches.has(&cfg.id));
+        if unchanged {
+            return Ok(Outcome::Unchanged);
+        }
+        let (batches, refused) = crate::revocation::ingest(&bundle, &cfg.id, now);
+        let mut rejected: BTreeMap<String, usize> = BTreeMap::new();
+        for (id, code) in &refused {
+            tracing::warn!(source = %cfg.id, batch = %id, reason = code, "revocation batch rejected");
+            *rejected.entry((*code).to_owned()).or_insert(0) += 1;
+        }
+        let (count, entries) = (
+            batches.len(),
+            batches.iter().map(|b| b.hashes.len()).sum::<usize>(),
+        );
+        let diff = self
+            .install(
+                cfg,
+                |i| &mut i.batches,
+                batches,
+                Landing {
+                    rejected,
+                    bytes: &bytes,
+                    digest,
+                    now,
+                },
+            )
+            .await?;
+        tracing::info!(source = %cfg.id, added = diff.added, removed = diff.removed, batches = count, entries, "revocation batches refreshed");
+        self.publish(state).await;
+        Ok(if count == 0 && diff.removed == 0 {
+            Outcome::Empty
+        } else {
+            Outcome::Updated {
+                added: diff.added,
+                removed: diff.removed,
+            }
+        })
+    }
+
+    /// The shared last-good path of every kind of trust material: the removal guard on the
+    /// source's shelf, the copy stored as the source's last good one, the items put in force,
+    /// and the source's counters. The caller publishes.
+    async fn install<M: Material>(
+        &self,
+        cfg: &SourceConfig,
+        shelf: impl Fn(&mut Inner) -> &mut Shelf<M>,
+        items: Vec<M>,
+        landing: Landing<'_>,
+    ) -> Result<Diff, RefreshError> {
+        let diff = {
+            let mut i = self
+                .inner
+                .lock()
+                .map_err(|_| RefreshError::List(ListError::Malformed("trust state".into())))?;
+            shelf(&mut i)
+                .check_removal(&cfg.id, &items, cfg.max_removal_share, landing.now)
+                .map_err(|e| RefreshError::DropsTooMany {
+                    removed: e.removed,
+                    had: e.had,
+                })?
+        };
         let record = SourceRecord {
             id: cfg.id.clone(),
-            bytes: crate::util::base64_encode(&bytes),
+            bytes: crate::util::base64_encode(landing.bytes),
             etag: None,
             last_modified: None,
-            fetched_at: now.unix_timestamp(),
-            kids: ingested.rules.iter().map(Material::identity).collect(),
+            fetched_at: landing.now.unix_timestamp(),
+            kids: items.iter().map(Material::identity).collect(),
         };
         self.store.save_source(&record).await;
-        let count = ingested.rules.len();
         if let Ok(mut i) = self.inner.lock() {
-            i.rules.replace(&cfg.id, ingested.rules, now);
-            let sets = ingested
-                .value_sets
-                .into_iter()
-                .map(|(id, codes)| (cfg.id.clone(), id, codes))
-                .collect();
-            i.value_sets.insert(cfg.id.clone(), sets);
-            i.content.insert(cfg.id.clone(), digest);
+            shelf(&mut i).replace(&cfg.id, items, landing.now);
+            i.content.insert(cfg.id.clone(), landing.digest);
             if let Some(s) = i.status.get_mut(&cfg.id) {
-                s.rejected = rejected;
-                s.last_added = added;
-                s.last_removed = removed;
-                s.added_total += added as u64;
-                s.removed_total += removed as u64;
+                s.rejected = landing.rejected;
+                s.last_added = diff.added;
+                s.last_removed = diff.removed;
+                s.added_total += diff.added as u64;
+                s.removed_total += diff.removed as u64;
             }
         }
-        tracing::info!(source = %cfg.id, added, removed, rules = count, "business rules refreshed");
-        self.publish(state).await;
-        Ok(Outcome::Updated { added, removed })
+        Ok(diff)
     }
 
     /// The shared HTTP client (made once).
@@ -559,10 +676,12 @@ impl Trust {
         };
         let dscs = i.current.count(id);
         let rules = i.rules.count(id);
+        let batches = i.batches.count(id);
         let Some(s) = i.status.get_mut(id) else {
             return;
         };
         s.rules = rules;
+        s.batches = batches;
         let at = crate::util::rfc3339(now);
         match result {
             Ok(Outcome::Skipped) => {}
@@ -634,7 +753,10 @@ impl Trust {
             .unwrap_or_default();
         dscs.extend(self.local.lock().map(|l| l.clone()).unwrap_or_default());
         let rules = self.rule_set();
-        let draft = TrustSnapshot::new(0, dscs.clone()).with_rules(rules.clone());
+        let batches = self.batches();
+        let draft = TrustSnapshot::new(0, dscs.clone())
+            .with_rules(rules.clone())
+            .with_revocations(batches.clone());
         let current = state.snapshot.load_full();
         if current.as_ref().is_some_and(|c| c.id == draft.id) {
             return;
@@ -643,7 +765,9 @@ impl Trust {
         let floor = current.as_ref().map_or(0, |c| c.version) + 1;
         let candidate = floor.max(u64::try_from(now.unix_timestamp()).unwrap_or(0));
         let version = self.store.next_version(candidate).await;
-        let snapshot = TrustSnapshot::new(version, dscs).with_rules(rules);
+        let snapshot = TrustSnapshot::new(version, dscs)
+            .with_rules(rules)
+            .with_revocations(batches);
         let record = SnapshotRecord::from_snapshot(&snapshot, now.unix_timestamp());
         let shared = self.store.save_snapshot(&record).await;
         tracing::info!(version, snapshot = %snapshot.id, dscs = snapshot.len(), shared, "trust snapshot published");
@@ -716,6 +840,8 @@ impl Trust {
                 |d| d.source.clone(),
             );
             i.rules.reset(record.rules(), |r| r.source.clone());
+            i.batches
+                .reset(record.batches(crate::clock::now()), |b| b.source.clone());
             i.value_sets.clear();
             for set in record.value_sets() {
                 i.value_sets.entry(set.0.clone()).or_default().push(set);
@@ -728,7 +854,9 @@ impl Trust {
             }
         }
         dscs.extend(local);
-        let snapshot = TrustSnapshot::new(record.version, dscs).with_rules(self.rule_set());
+        let snapshot = TrustSnapshot::new(record.version, dscs)
+            .with_rules(self.rule_set())
+            .with_revocations(self.batches());
         tracing::info!(version = record.version, snapshot = %snapshot.id, dscs = snapshot.len(), "trust snapshot adopted from the store");
         state.swap_snapshot(snapshot);
     }
@@ -792,7 +920,10 @@ impl Trust {
         };
         let mut out = BTreeSet::new();
         for cfg in self.configs().filter(|c| c.enabled) {
-            if i.current.count(&cfg.id) == 0 && i.rules.count(&cfg.id) == 0 {
+            if i.current.count(&cfg.id) == 0
+                && i.rules.count(&cfg.id) == 0
+                && i.batches.count(&cfg.id) == 0
+            {
                 continue;
             }
             let local = i

@@ -145,6 +145,8 @@ pub enum SourcesError {
         "source {0}: a rules-service source needs a url and an anchor (the service's public key)"
     )]
     RulesServiceNeeds(String),
+    #[error("source {0}: a revocation-folder source needs a path")]
+    RevocationFolderNeeds(String),
     #[error("cannot be read: {0}")]
     Read(std::io::ErrorKind),
     #[error("{}: {cause}", path.display())]
@@ -190,6 +192,9 @@ impl SourcesFile {
             }
             if s.format.carries_rules() && (s.url.is_none() || s.anchor.is_none()) {
                 return Err(SourcesError::RulesServiceNeeds(s.id.clone()));
+            }
+            if s.format == crate::trust::formats::Format::RevocationFolder && s.path.is_none() {
+                return Err(SourcesError::RevocationFolderNeeds(s.id.clone()));
             }
             if crate::keys::issue::parse_duration(&s.refresh).is_none_or(|d| d.whole_seconds() < 1)
             {

@@ -60,6 +60,17 @@ pub struct SnapshotRecord {
     pub rules: Vec<RuleRecord>,
     #[serde(default)]
     pub value_sets: Vec<ValueSetRecord>,
+    /// Revocation batches in force (EU batch JSON).
+    #[serde(default)]
+    pub revocations: Vec<BatchRecord>,
+}
+
+/// A revocation batch of a stored snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchRecord {
+    pub source: String,
+    pub id: String,
+    pub json: String,
 }
 
 impl SnapshotRecord {
@@ -96,6 +107,15 @@ impl SnapshotRecord {
                 codes: codes.clone(),
             })
             .collect();
+        let revocations = snapshot
+            .batches
+            .iter()
+            .map(|b| BatchRecord {
+                source: b.source.clone(),
+                id: b.id.clone(),
+                json: crate::revocation::to_json(b),
+            })
+            .collect();
         SnapshotRecord {
             version: snapshot.version,
             id: snapshot.id.clone(),
@@ -103,6 +123,7 @@ impl SnapshotRecord {
             entries,
             rules,
             value_sets,
+            revocations,
         }
     }
 
@@ -141,9 +162,18 @@ impl SnapshotRecord {
             .collect()
     }
 
+    /// The revocation batches of the record still in force at `now`.
+    pub fn batches(&self, now: time::OffsetDateTime) -> Vec<crate::revocation::Batch> {
+        self.revocations
+            .iter()
+            .filter_map(|b| crate::revocation::parse(&b.id, b.json.as_bytes(), &b.source, now).ok())
+            .collect()
+    }
+
     pub fn to_snapshot(&self) -> TrustSnapshot {
         TrustSnapshot::new(self.version, self.dscs().0)
             .with_rules(crate::rules::RuleSet::new(self.rules(), self.value_sets()))
+            .with_revocations(self.batches(crate::clock::now()))
     }
 }
 
@@ -630,6 +660,7 @@ mod tests {
                 }],
                 rules: Vec::new(),
                 value_sets: Vec::new(),
+                revocations: Vec::new(),
             };
             assert!(!store.save_snapshot(&rec).await);
             // A fresh store over the same directory (a restart) finds it on disk.

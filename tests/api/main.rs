@@ -16,6 +16,7 @@ mod openapi;
 mod photo;
 mod privacy;
 mod publish;
+mod revocation;
 mod rules;
 #[path = "../core/support.rs"]
 #[allow(

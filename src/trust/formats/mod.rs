@@ -50,17 +50,20 @@ pub enum Format {
     /// A business-rule service (`/rules`, `/valuesets`; X-SIGNATURE by the pinned anchor key):
     /// business rules and value sets, not keys.
     RulesService,
+    /// A folder of EU revocation batches (`<batchId>.json`), trusted by configuration.
+    RevocationFolder,
 }
 
 impl Format {
     /// Every format, in the order of the docs.
-    pub const ALL: [Format; 6] = [
+    pub const ALL: [Format; 7] = [
         Format::EuJson,
         Format::DeSigned,
         Format::SeJws,
         Format::WhoDid,
         Format::Pem,
         Format::RulesService,
+        Format::RevocationFolder,
     ];
 
     /// Whether the format carries business rules (else keys).
@@ -84,6 +87,7 @@ impl Format {
             Format::WhoDid => "who-did",
             Format::Pem => "pem",
             Format::RulesService => "rules-service",
+            Format::RevocationFolder => "revocation-folder",
         }
     }
 }
@@ -317,8 +321,8 @@ pub fn ingest(format: Format, bytes: &[u8], ctx: &Context<'_>) -> Result<Ingeste
         Format::SeJws => se_jws::ingest(bytes, ctx),
         Format::WhoDid => who_did::ingest(bytes, ctx),
         Format::Pem => pem::ingest(bytes, ctx),
-        Format::RulesService => Err(ListError::Malformed(
-            "a business-rule service holds rules, not keys".into(),
+        Format::RulesService | Format::RevocationFolder => Err(ListError::Malformed(
+            "this source holds rules or revocations, not keys".into(),
         )),
     }
 }

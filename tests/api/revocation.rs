@@ -1,0 +1,152 @@
+//! Revocation end to end: a folder of EU revocation batches as a source, `REVOKED` in the
+//! verdict naming the batch and the source, each hash type, a bad batch refused alone, and a
+//! lifted revocation never answered from the cache.
+
+use dcc_gateway::crypto::{Alg, default_verifier};
+use dcc_gateway::hcert::Limits;
+use dcc_gateway::trust::formats::Format;
+use dcc_gateway::trust::sources::SourceConfig;
+use serde_json::{Value, json};
+
+use super::helpers::*;
+use super::support::*;
+use super::trust::spawn_instance;
+
+fn b64(b: &[u8]) -> String {
+    dcc_gateway::util::base64_encode(b)
+}
+
+fn batch(kid: &str, hash_type: &str, hashes: &[[u8; 16]]) -> String {
+    json!({
+        "country": "VN", "expires": "2099-01-01T00:00:00Z", "kid": kid, "hashType": hash_type,
+        "entries": hashes.iter().map(|h| json!({"hash": b64(h)})).collect::<Vec<_>>(),
+    })
+    .to_string()
+}
+
+#[tokio::test]
+async fn revoked_certificates_never_verify_and_lifting_takes_effect_at_once() {
+    let s = signer_with(
+        Alg::Es256,
+        &dcc_gateway::keys::mint::CertSpec::new(
+            "VN",
+            "VN DSC revocation",
+            T0 - time::Duration::days(30),
+            dcc_gateway::clock::now() + time::Duration::days(700),
+        ),
+    );
+    let mut by_uci = vaccination();
+    by_uci["v"][0]["ci"] = json!("URN:UVCI:01:VN:WRONGDATA1#A");
+    let mut by_sig = vaccination();
+    by_sig["v"][0]["ci"] = json!("URN:UVCI:01:VN:WRONGDATA2#B");
+    let mut by_country = vaccination();
+    by_country["v"][0]["ci"] = json!("URN:UVCI:01:VN:WRONGDATA3#C");
+    let fine = vaccination();
+    let (q_uci, q_sig, q_country, q_fine) = (
+        hc1(&s, &by_uci),
+        hc1(&s, &by_sig),
+        hc1(&s, &by_country),
+        hc1(&s, &fine),
+    );
+    let keys = |qr: &str| {
+        dcc_gateway::hcert::check_signed(
+            qr,
+            &snapshot(&[&s]),
+            default_verifier(),
+            &Limits::default(),
+        )
+        .unwrap()
+        .revocation
+    };
+    let kid = b64(&s.dsc.kid.0);
+
+    let dir = std::env::temp_dir().join(format!("dccgw-revocation-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("batches")).unwrap();
+    std::fs::write(dir.join("dsc.pem"), &s.pem).unwrap();
+    let write =
+        |name: &str, text: String| std::fs::write(dir.join("batches").join(name), text).unwrap();
+    write(
+        "vn-uci-1.json",
+        batch(&kid, "UCI", &[keys(&q_uci).uci.unwrap()]),
+    );
+    write(
+        "vn-sig-1.json",
+        batch(&kid, "SIGNATURE", &[keys(&q_sig).signature.unwrap()]),
+    );
+    write(
+        "vn-cc-1.json",
+        batch(
+            "UNKNOWN_KID",
+            "COUNTRYCODEUCI",
+            &[keys(&q_country).country_uci[0]],
+        ),
+    );
+    write("broken.json", "{\"country\": \"VN\"}".to_owned());
+    let mut revocations = SourceConfig::local_pem("vn-revocations", dir.join("batches"));
+    revocations.format = Format::RevocationFolder;
+    let app = spawn_instance(
+        settings(),
+        vec![
+            SourceConfig::local_pem("dsc", dir.join("dsc.pem")),
+            revocations,
+        ],
+    );
+    let verify = |qr: String| {
+        let app = &app;
+        async move {
+            let res = http_client()
+                .post(app.url("/v1/verify"))
+                .bearer_auth(KEY_PARTNER)
+                .json(&json!({"qr": qr, "at": "2021-06-01T00:00:00Z"}))
+                .send()
+                .await
+                .unwrap();
+            res.json::<Value>().await.unwrap()
+        }
+    };
+    for (qr, batch_id, hash_type) in [
+        (&q_uci, "vn-uci-1", "UCI"),
+        (&q_sig, "vn-sig-1", "SIGNATURE"),
+        (&q_country, "vn-cc-1", "COUNTRYCODEUCI"),
+    ] {
+        let v = verify(qr.clone()).await;
+        assert_eq!(v["valid"], false, "{v}");
+        assert_eq!(v["errors"][0]["code"], "REVOKED", "{v}");
+        let message = v["errors"][0]["message"].as_str().unwrap();
+        assert!(
+            message.contains(batch_id)
+                && message.contains("vn-revocations")
+                && message.contains(hash_type),
+            "{message}"
+        );
+    }
+    let v = verify(q_fine.clone()).await;
+    assert_eq!(v["valid"], true, "{v}");
+
+    // The broken batch was refused alone, with its reason.
+    let st = app
+        .state
+        .trust
+        .statuses()
+        .into_iter()
+        .find(|s| s.id == "vn-revocations")
+        .unwrap();
+    assert_eq!(
+        (st.batches, st.rejected.get("BATCH_MALFORMED").copied()),
+        (3, Some(1)),
+        "{st:?}"
+    );
+
+    // Lifting a revocation: the next answer is valid, never a cached REVOKED (and the reverse).
+    std::fs::remove_file(dir.join("batches").join("vn-uci-1.json")).unwrap();
+    app.state.trust.refresh("vn-revocations").await.unwrap();
+    assert_eq!(verify(q_uci.clone()).await["valid"], true);
+    write(
+        "vn-fine-1.json",
+        batch(&kid, "UCI", &[keys(&q_fine).uci.unwrap()]),
+    );
+    app.state.trust.refresh("vn-revocations").await.unwrap();
+    assert_eq!(verify(q_fine).await["errors"][0]["code"], "REVOKED");
+    let _ = std::fs::remove_dir_all(&dir);
+}
