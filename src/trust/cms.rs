@@ -242,6 +242,56 @@ pub fn sign_detached(
     signer_cert_der: &[u8],
     signer_key: &SignerKey,
 ) -> Result<Vec<u8>, CmsError> {
+    sign(content, signer_cert_der, signer_key, false)
+}
+
+/// [`sign_detached`] with the content embedded (eContent), as EU gateway revocation batches
+/// are delivered.
+pub fn sign_embedded(
+    content: &[u8],
+    signer_cert_der: &[u8],
+    signer_key: &SignerKey,
+) -> Result<Vec<u8>, CmsError> {
+    sign(content, signer_cert_der, signer_key, true)
+}
+
+/// Verifies a SignedData that embeds its content; returns the content and the DER of the
+/// signer certificate.
+pub fn verify_embedded(cms_der: &[u8]) -> Result<(Vec<u8>, Vec<u8>), CmsError> {
+    if cms_der.len() > MAX_CMS_LEN {
+        return Err(CmsError::TooLarge);
+    }
+    let rewritten;
+    let der_bytes = if ber::any_indefinite(cms_der, 0)? {
+        rewritten = ber::to_der(cms_der)?;
+        rewritten.as_slice()
+    } else {
+        cms_der
+    };
+    let info = ContentInfo::from_der(der_bytes).map_err(malformed("not a ContentInfo"))?;
+    let sd: SignedData = info
+        .content
+        .decode_as()
+        .map_err(malformed("not a SignedData"))?;
+    let content = sd
+        .encap_content_info
+        .econtent
+        .as_ref()
+        .ok_or(CmsError::Malformed("no embedded content"))?
+        .decode_as::<OctetString>()
+        .map_err(malformed("eContent is not an OCTET STRING"))?
+        .as_bytes()
+        .to_vec();
+    let signer = verify_detached(der_bytes, &content)?;
+    Ok((content, signer))
+}
+
+fn sign(
+    content: &[u8],
+    signer_cert_der: &[u8],
+    signer_key: &SignerKey,
+    embed: bool,
+) -> Result<Vec<u8>, CmsError> {
     let cert = Certificate::from_der(signer_cert_der).map_err(malformed("signer certificate"))?;
     let digest = ring::digest::digest(&ring::digest::SHA256, content);
     let attr = |oid: ObjectIdentifier, value: Any| -> Result<Attribute, CmsError> {
@@ -302,7 +352,14 @@ pub fn sign_detached(
         digest_algorithms: SetOfVec::try_from(vec![sha256]).map_err(malformed("digests"))?,
         encap_content_info: EncapsulatedContentInfo {
             econtent_type: ID_DATA,
-            econtent: None,
+            econtent: if embed {
+                Some(
+                    Any::encode_from(&OctetString::new(content).map_err(malformed("content"))?)
+                        .map_err(malformed("content"))?,
+                )
+            } else {
+                None
+            },
         },
         certificates: Some(CertificateSet(
             SetOfVec::try_from(vec![CertificateChoices::Certificate(cert)])
@@ -649,6 +706,25 @@ mod tests {
         ber.extend_from_slice(body);
         ber.extend_from_slice(&[0, 0]);
         assert_eq!(verify_detached(&ber, b"x").unwrap(), cert.der);
+    }
+
+    #[test]
+    fn embedded_content_round_trips_and_tampering_fails() {
+        let (key, cert) = signer(Alg::Es256, "upload");
+        let cms = sign_embedded(b"{\"a\":1}", &cert.der, &key).unwrap();
+        assert_eq!(
+            verify_embedded(&cms).unwrap(),
+            (b"{\"a\":1}".to_vec(), cert.der.clone())
+        );
+        let detached = sign_detached(b"x", &cert.der, &key).unwrap();
+        assert_eq!(
+            verify_embedded(&detached),
+            Err(CmsError::Malformed("no embedded content"))
+        );
+        let mut bad = cms.clone();
+        let at = bad.windows(5).position(|w| w == b"{\"a\":").unwrap();
+        bad[at + 5] = b'2';
+        assert!(verify_embedded(&bad).is_err());
     }
 
     #[test]

@@ -146,6 +146,10 @@ struct Inner {
     rules: Shelf<Checked>,
     /// Each revocation source's batches in force.
     batches: Shelf<crate::revocation::Batch>,
+    /// UPLOAD certificates vouched for by each EU trust-list source (revocation signers).
+    uploads: BTreeMap<String, Vec<(String, Vec<u8>)>>,
+    /// Each gateway revocation source's `If-Modified-Since` to resume from.
+    revocation_since: BTreeMap<String, String>,
     value_sets: BTreeMap<String, Vec<crate::rules::SourcedValueSet>>,
     status: BTreeMap<String, SourceStatus>,
     validators: HashMap<String, Validators>,
@@ -347,6 +351,11 @@ impl Trust {
         if cfg.format == Format::RevocationFolder {
             return self.refresh_revocations(state, cfg, now).await;
         }
+        if cfg.format == Format::EuRevocation {
+            return self
+                .refresh_gateway_revocations(state, cfg, &anchor, now)
+                .await;
+        }
         let fetched = self.fetch(cfg).await?;
         let (bytes, validators) = match fetched {
             Fetched::NotModified => return Ok(Outcome::Unchanged),
@@ -415,6 +424,7 @@ impl Trust {
         self.store.save_source(&record).await;
         if let Ok(mut i) = self.inner.lock() {
             i.current.replace(&cfg.id, ingested.dscs, now);
+            i.uploads.insert(cfg.id.clone(), ingested.uploads);
             i.validators.insert(cfg.id.clone(), validators);
             i.content.insert(cfg.id.clone(), digest);
             if let Some(s) = i.status.get_mut(&cfg.id) {
@@ -569,6 +579,104 @@ impl Trust {
                 added: diff.added,
                 removed: diff.removed,
             }
+        })
+    }
+
+    /// The EU gateway's revocation listing: the changes since the last refresh applied to the
+    /// source's batches in force, each batch checked against an UPLOAD certificate of its
+    /// country (the source's anchor, or the UPLOAD entries of EU lists in force).
+    async fn refresh_gateway_revocations(
+        &self,
+        state: &Live,
+        cfg: &SourceConfig,
+        anchor: &Anchor,
+        now: OffsetDateTime,
+    ) -> Result<Outcome, RefreshError> {
+        use crate::revocation::gateway::{self, GatewayError, Request};
+        let Some(url) = &cfg.url else {
+            return Err(FetchError::Io("an eu-revocation source needs a url".into()).into());
+        };
+        let mut uploads = gateway::uploads_of(anchor);
+        let (current, since) = {
+            let i = self
+                .inner
+                .lock()
+                .map_err(|_| RefreshError::List(ListError::Malformed("trust state".into())))?;
+            for (country, der) in i.uploads.values().flatten() {
+                uploads
+                    .entry(country.clone())
+                    .or_default()
+                    .push(der.clone());
+            }
+            (
+                i.batches.of(&cfg.id).to_vec(),
+                i.revocation_since
+                    .get(&cfg.id)
+                    .cloned()
+                    .unwrap_or_else(|| "2021-01-01T00:00:00Z".to_owned()),
+            )
+        };
+        let client = self.client(cfg)?;
+        let refreshed = gateway::refresh(Request {
+            http: &client,
+            url,
+            since: &since,
+            uploads: &uploads,
+            current: &current,
+            source: &cfg.id,
+            timeout: Duration::from_secs(cfg.timeout_secs),
+            now,
+        })
+        .await
+        .map_err(|e| match e {
+            GatewayError::Fetch(f) => RefreshError::Fetch(f),
+            GatewayError::Malformed => {
+                RefreshError::List(ListError::Malformed("the revocation listing".into()))
+            }
+        })?;
+        let mut rejected: BTreeMap<String, usize> = BTreeMap::new();
+        for (id, code) in &refreshed.rejected {
+            tracing::warn!(source = %cfg.id, batch = %id, reason = code, "revocation batch rejected");
+            *rejected.entry((*code).to_owned()).or_insert(0) += 1;
+        }
+        let copy: Vec<(String, String)> = refreshed
+            .batches
+            .iter()
+            .map(|b| (b.id.clone(), crate::revocation::to_json(b)))
+            .collect();
+        let bytes = serde_json::to_vec(&copy)
+            .map_err(|e| RefreshError::List(ListError::Malformed(e.to_string())))?;
+        let digest = crate::util::sha256_hex(&bytes);
+        if let (Ok(mut i), Some(s)) = (self.inner.lock(), refreshed.since) {
+            i.revocation_since.insert(cfg.id.clone(), s);
+        }
+        let unchanged = self
+            .inner
+            .lock()
+            .ok()
+            .is_some_and(|i| i.content.get(&cfg.id) == Some(&digest) && i.batches.has(&cfg.id));
+        if unchanged {
+            return Ok(Outcome::Unchanged);
+        }
+        let count = refreshed.batches.len();
+        let diff = self
+            .install(
+                cfg,
+                |i| &mut i.batches,
+                refreshed.batches,
+                Landing {
+                    rejected,
+                    bytes: &bytes,
+                    digest,
+                    now,
+                },
+            )
+            .await?;
+        tracing::info!(source = %cfg.id, added = diff.added, removed = diff.removed, batches = count, "gateway revocation batches refreshed");
+        self.publish(state).await;
+        Ok(Outcome::Updated {
+            added: diff.added,
+            removed: diff.removed,
         })
     }
 

@@ -193,6 +193,9 @@ impl SourcesFile {
             if s.format.carries_rules() && (s.url.is_none() || s.anchor.is_none()) {
                 return Err(SourcesError::RulesServiceNeeds(s.id.clone()));
             }
+            if s.format == crate::trust::formats::Format::EuRevocation && s.url.is_none() {
+                return Err(SourcesError::UrlOrPath(s.id.clone()));
+            }
             if s.format == crate::trust::formats::Format::RevocationFolder && s.path.is_none() {
                 return Err(SourcesError::RevocationFolderNeeds(s.id.clone()));
             }

@@ -150,3 +150,203 @@ async fn revoked_certificates_never_verify_and_lifting_takes_effect_at_once() {
     assert_eq!(verify(q_fine).await["errors"][0]["code"], "REVOKED");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// One batch the fake gateway serves.
+#[derive(Clone)]
+struct Served {
+    id: String,
+    date: String,
+    deleted: bool,
+    cms_b64: String,
+}
+
+type Gateway = std::sync::Arc<std::sync::Mutex<Vec<Served>>>;
+
+/// A local stand-in for the EU gateway's revocation API (real HTTP, real CMS).
+fn gateway(state: Gateway) -> String {
+    use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}/revocation-list", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let data = web::Data::new(state);
+            HttpServer::new(move || {
+                App::new()
+                    .app_data(data.clone())
+                    .route(
+                        "/revocation-list",
+                        web::get().to(|req: HttpRequest, st: web::Data<Gateway>| async move {
+                            let Some(since) = req.headers().get("If-Modified-Since") else {
+                                return HttpResponse::BadRequest().finish();
+                            };
+                            let since = since.to_str().unwrap_or_default().to_owned();
+                            let all = st.lock().unwrap().clone();
+                            let newer: Vec<Value> = all
+                                .iter()
+                                .filter(|b| b.date > since)
+                                .map(|b| json!({"batchId": b.id, "country": "VN", "date": b.date, "deleted": b.deleted}))
+                                .collect();
+                            if newer.is_empty() {
+                                return HttpResponse::NoContent().finish();
+                            }
+                            HttpResponse::Ok().json(json!({"more": false, "batches": newer}))
+                        }),
+                    )
+                    .route(
+                        "/revocation-list/{id}",
+                        web::get().to(|path: web::Path<String>, st: web::Data<Gateway>| async move {
+                            let all = st.lock().unwrap().clone();
+                            match all.iter().find(|b| b.id == *path) {
+                                Some(b) if b.deleted => HttpResponse::Gone().finish(),
+                                Some(b) => HttpResponse::Ok()
+                                    .content_type("application/cms-text")
+                                    .body(b.cms_b64.clone()),
+                                None => HttpResponse::NotFound().finish(),
+                            }
+                        }),
+                    )
+            })
+            .workers(1)
+            .listen(listener)
+            .unwrap()
+            .run()
+            .await
+            .unwrap();
+        });
+    });
+    base
+}
+
+#[tokio::test]
+async fn gateway_batches_must_be_signed_by_an_upload_certificate_of_their_country() {
+    use dcc_gateway::keys::mint::{self, CertSpec, SignerKey};
+    let now = dcc_gateway::clock::now();
+    let s = signer_with(
+        Alg::Es256,
+        &CertSpec::new(
+            "VN",
+            "VN DSC gw",
+            T0 - time::Duration::days(30),
+            now + time::Duration::days(700),
+        ),
+    );
+    let upload_key = SignerKey::generate(Alg::Es256).unwrap();
+    let upload = mint::self_signed(
+        &CertSpec::new(
+            "VN",
+            "VN UPLOAD",
+            now - time::Duration::days(1),
+            now + time::Duration::days(700),
+        ),
+        &upload_key,
+    )
+    .unwrap();
+    let rogue_key = SignerKey::generate(Alg::Es256).unwrap();
+    let rogue = mint::self_signed(
+        &CertSpec::new(
+            "VN",
+            "VN ROGUE",
+            now - time::Duration::days(1),
+            now + time::Duration::days(700),
+        ),
+        &rogue_key,
+    )
+    .unwrap();
+    let mut revoked = vaccination();
+    revoked["v"][0]["ci"] = json!("URN:UVCI:01:VN:GW1#A");
+    let mut forged_target = vaccination();
+    forged_target["v"][0]["ci"] = json!("URN:UVCI:01:VN:GW2#B");
+    let (q1, q2) = (hc1(&s, &revoked), hc1(&s, &forged_target));
+    let uci = |qr: &str| {
+        dcc_gateway::hcert::check_signed(
+            qr,
+            &snapshot(&[&s]),
+            default_verifier(),
+            &Limits::default(),
+        )
+        .unwrap()
+        .revocation
+        .uci
+        .unwrap()
+    };
+    let kid = b64(&s.dsc.kid.0);
+    let signed = |hash: [u8; 16], cert: &mint::Minted, key: &SignerKey| {
+        let body = batch(&kid, "UCI", &[hash]);
+        b64(&dcc_gateway::trust::cms::sign_embedded(body.as_bytes(), &cert.der, key).unwrap())
+    };
+    let state: Gateway = std::sync::Arc::new(std::sync::Mutex::new(vec![
+        Served {
+            id: "b-good".into(),
+            date: "2026-01-01T00:00:00Z".into(),
+            deleted: false,
+            cms_b64: signed(uci(&q1), &upload, &upload_key),
+        },
+        Served {
+            id: "b-rogue".into(),
+            date: "2026-01-02T00:00:00Z".into(),
+            deleted: false,
+            cms_b64: signed(uci(&q2), &rogue, &rogue_key),
+        },
+    ]));
+    let url = gateway(state.clone());
+
+    let dir = std::env::temp_dir().join(format!("dccgw-gw-revocation-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("dsc.pem"), &s.pem).unwrap();
+    std::fs::write(dir.join("upload.pem"), &upload.pem).unwrap();
+    let mut source = super::trust::url_source("eu-revocation", &url, 4 * 1024 * 1024);
+    source.format = Format::EuRevocation;
+    source.anchor = Some(dir.join("upload.pem"));
+    source.max_removal_share = 1.0;
+    let app = spawn_instance(
+        settings(),
+        vec![SourceConfig::local_pem("dsc", dir.join("dsc.pem")), source],
+    );
+    let verify = |qr: String| {
+        let app = &app;
+        async move {
+            let res = http_client()
+                .post(app.url("/v1/verify"))
+                .bearer_auth(KEY_PARTNER)
+                .json(&json!({"qr": qr, "at": "2021-06-01T00:00:00Z"}))
+                .send()
+                .await
+                .unwrap();
+            res.json::<Value>().await.unwrap()
+        }
+    };
+    let v = verify(q1.clone()).await;
+    assert_eq!(v["errors"][0]["code"], "REVOKED", "{v}");
+    assert!(
+        v["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("b-good")
+    );
+    // A batch signed by anyone but VN's UPLOAD certificate is refused alone.
+    assert_eq!(verify(q2.clone()).await["valid"], true);
+    let st = app
+        .state
+        .trust
+        .statuses()
+        .into_iter()
+        .find(|s| s.id == "eu-revocation")
+        .unwrap();
+    assert_eq!(
+        st.rejected.get("BATCH_WRONG_SIGNER").copied(),
+        Some(1),
+        "{st:?}"
+    );
+
+    // The gateway deletes the batch: the next refresh lifts the revocation.
+    state.lock().unwrap().iter_mut().for_each(|b| {
+        if b.id == "b-good" {
+            b.deleted = true;
+            b.date = "2026-02-01T00:00:00Z".into();
+        }
+    });
+    app.state.trust.refresh("eu-revocation").await.unwrap();
+    assert_eq!(verify(q1).await["valid"], true);
+    let _ = std::fs::remove_dir_all(&dir);
+}

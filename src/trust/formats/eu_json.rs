@@ -204,6 +204,11 @@ pub fn ingest(bytes: &[u8], ctx: &Context<'_>) -> Result<Ingested, ListError> {
             cscas.entry(country.as_str()).or_default().push(cert);
         }
     }
+    for (country, ders) in &uploads {
+        for der in ders {
+            out.uploads.push((country.clone(), der.clone()));
+        }
+    }
     let trusted = Trusted { uploads, cscas };
 
     // Pass 2: the DSCs (and deletions).

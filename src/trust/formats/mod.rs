@@ -52,11 +52,13 @@ pub enum Format {
     RulesService,
     /// A folder of EU revocation batches (`<batchId>.json`), trusted by configuration.
     RevocationFolder,
+    /// The EU gateway's revocation listing and CMS-signed batches.
+    EuRevocation,
 }
 
 impl Format {
     /// Every format, in the order of the docs.
-    pub const ALL: [Format; 7] = [
+    pub const ALL: [Format; 8] = [
         Format::EuJson,
         Format::DeSigned,
         Format::SeJws,
@@ -64,6 +66,7 @@ impl Format {
         Format::Pem,
         Format::RulesService,
         Format::RevocationFolder,
+        Format::EuRevocation,
     ];
 
     /// Whether the format carries business rules (else keys).
@@ -88,6 +91,7 @@ impl Format {
             Format::Pem => "pem",
             Format::RulesService => "rules-service",
             Format::RevocationFolder => "revocation-folder",
+            Format::EuRevocation => "eu-revocation",
         }
     }
 }
@@ -283,6 +287,9 @@ pub struct Ingested {
     pub rejected: Vec<Rejected>,
     /// Kids the list explicitly deletes (EU delta entries with `rawData: null`).
     pub deleted: Vec<Kid>,
+    /// UPLOAD certificates the list vouches for, by country (EU lists: the signers of
+    /// revocation batches).
+    pub uploads: Vec<(String, Vec<u8>)>,
     /// DER of every accepted certificate, for duplicate detection.
     seen: std::collections::HashSet<std::sync::Arc<[u8]>>,
 }
@@ -321,9 +328,9 @@ pub fn ingest(format: Format, bytes: &[u8], ctx: &Context<'_>) -> Result<Ingeste
         Format::SeJws => se_jws::ingest(bytes, ctx),
         Format::WhoDid => who_did::ingest(bytes, ctx),
         Format::Pem => pem::ingest(bytes, ctx),
-        Format::RulesService | Format::RevocationFolder => Err(ListError::Malformed(
-            "this source holds rules or revocations, not keys".into(),
-        )),
+        Format::RulesService | Format::RevocationFolder | Format::EuRevocation => Err(
+            ListError::Malformed("this source holds rules or revocations, not keys".into()),
+        ),
     }
 }
 
