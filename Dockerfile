@@ -11,6 +11,7 @@ RUN mkdir -p src benches load-tests \
  && echo 'fn main() {}' > benches/verify.rs \
  && echo 'fn main() {}' > benches/ingest.rs \
  && echo 'fn main() {}' > benches/rules.rs \
+ && echo 'fn main() {}' > benches/revocation.rs \
  && echo 'fn main() {}' > load-tests/corpus.rs \
  && echo 'fn main() {}' > load-tests/ratio.rs \
  && echo 'fn main() {}' > load-tests/qr_corpus.rs \

@@ -9,6 +9,7 @@
 
 pub mod issue;
 pub mod keys;
+pub mod revocation;
 pub mod rules;
 pub mod trust_list;
 pub mod verify;
@@ -71,6 +72,9 @@ pub enum Command {
     /// Evaluate a business rule on a DCC payload.
     #[command(subcommand)]
     Rules(rules::RulesCommand),
+    /// Revocation tools: the hashes of a certificate.
+    #[command(subcommand)]
+    Revocation(revocation::RevocationCommand),
     /// Write the OpenAPI document (default: openapi/openapi.json; `-` for stdout).
     Openapi {
         #[arg(long, default_value = "openapi/openapi.json")]
@@ -134,6 +138,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Verify(args) => verify::verify(&args),
         Command::Certlogic(command) => rules::certlogic(&command),
         Command::Rules(command) => rules::rules(&command),
+        Command::Revocation(command) => revocation::revocation(&command),
     };
     match status {
         Ok(code) => ExitCode::from(code),

@@ -42,6 +42,10 @@ pub struct VerifyArgs {
     /// Read the QR code from a PNG or JPEG image.
     #[arg(long, value_name = "FILE", conflicts_with = "qr")]
     pub image: Option<PathBuf>,
+    /// Revocation batches (EU batch JSON): a `<batchId>.json` file or a folder of them; a
+    /// certificate they name is invalid with REVOKED.
+    #[arg(long, value_name = "FILE|DIR")]
+    pub revocation: Option<PathBuf>,
     /// Apply this destination country's business rules (ISO 3166-1 alpha-2, e.g. VN): the
     /// answer gains the rules' outcome, and the exit status is 0 only when the certificate is
     /// valid and admissible.
@@ -56,6 +60,30 @@ pub struct VerifyArgs {
     /// The QR text (`HC1:…`), or `-` to read it from stdin.
     #[arg(value_name = "QR", required_unless_present = "image")]
     pub qr: Option<String>,
+}
+
+/// The revocation batches of a batch file or a folder of them (each bad batch reported on
+/// stderr and skipped).
+fn load_revocations(path: &std::path::Path) -> Result<Vec<crate::revocation::Batch>, String> {
+    let now = crate::clock::now();
+    let bundle = if path.is_dir() {
+        crate::revocation::read_dir(path, 256 * 1024 * 1024).map_err(|e| e.to_string())?
+    } else {
+        let id = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default()
+            .to_owned();
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        crate::revocation::Bundle {
+            batches: vec![(id, Some(text))],
+        }
+    };
+    let (batches, rejected) = crate::revocation::ingest(&bundle, "cli", now);
+    for (id, code) in rejected {
+        eprintln!("warning: revocation batch {id} skipped: {code}");
+    }
+    Ok(batches)
 }
 
 /// Loads the trust material named on the command line into a snapshot.
@@ -83,7 +111,10 @@ pub fn load_trust(trust: &[PathBuf], trust_lists: &[PathBuf]) -> Result<TrustSna
 }
 
 pub fn verify(args: &VerifyArgs) -> Result<u8, String> {
-    let snapshot = load_trust(&args.trust, &args.trust_list)?;
+    let mut snapshot = load_trust(&args.trust, &args.trust_list)?;
+    if let Some(path) = &args.revocation {
+        snapshot = snapshot.with_revocations(load_revocations(path)?);
+    }
     let limits = Limits::default();
     let opts = VerifyOptions {
         at: args.at.unwrap_or_else(crate::clock::now),

@@ -94,6 +94,15 @@ fn strip_tags(value: Value) -> Result<Value, DecodeError> {
 }
 
 impl UnverifiedSign1 {
+    /// The payload and signature *without* any signature check: only for the operator's
+    /// `revocation hashes` tool, which identifies a certificate and never judges it.
+    pub(crate) fn unverified_parts(&self) -> (&[u8], &[u8]) {
+        (
+            self.sign1.payload.as_deref().unwrap_or_default(),
+            &self.sign1.signature,
+        )
+    }
+
     /// The key identifier: protected header first, else unprotected.
     pub fn kid(&self) -> Option<&[u8]> {
         let protected = &self.sign1.protected.header.key_id;

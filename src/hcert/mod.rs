@@ -113,6 +113,40 @@ pub fn check_signed(
     })
 }
 
+/// The revocation hashes of a certificate, read without checking its signature (the operator
+/// tool that prepares revocation batches; verdicts never use this).
+#[derive(Debug, Clone)]
+pub struct RevocationHashes {
+    pub keys: revocation::Keys,
+}
+
+/// Decodes `qr` far enough to compute its revocation hashes (see [`RevocationHashes`]).
+pub fn revocation_hashes(qr: &str, limits: &Limits) -> Result<RevocationHashes, Finding> {
+    let fail = |e: &dyn Coded| Finding::from_error(e);
+    let b45 = prefix::strip(qr, limits).map_err(|e| fail(&e))?;
+    let compressed = base45::decode(b45).map_err(|e| fail(&e))?;
+    let cose_bytes = inflate::inflate(&compressed, limits).map_err(|e| fail(&e))?;
+    let unverified = cose::parse(&cose_bytes, limits).map_err(|e| fail(&e))?;
+    let alg = unverified.alg().ok_or_else(|| {
+        Finding::new(
+            ErrorCode::AlgUnsupported,
+            "no ES256 or PS256 alg in the COSE header",
+        )
+    })?;
+    let (payload_bytes, signature) = unverified.unverified_parts();
+    let claims = claims::parse(payload_bytes, limits).map_err(|e| fail(&e))?;
+    let cert_type = payload::validate(&claims.dcc).cert_type;
+    Ok(RevocationHashes {
+        keys: revocation::keys(
+            &claims.dcc,
+            cert_type,
+            claims.iss.as_deref(),
+            alg,
+            signature,
+        ),
+    })
+}
+
 /// Step 7 and the result for one instant.
 pub fn evaluate(
     outcome: &SignedOutcome,

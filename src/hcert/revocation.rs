@@ -97,11 +97,20 @@ pub fn keys(
 }
 
 /// Which certificates a batch applies to.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Scope {
     Kid([u8; 8]),
-    /// `UNKNOWN_KID`: every certificate of the country.
-    Country(String),
+    /// `UNKNOWN_KID`: every certificate of the country (two ASCII letters).
+    Country([u8; 2]),
+}
+
+impl Scope {
+    /// The country scope of a two-letter code (`None` for anything else).
+    pub fn country(code: &str) -> Option<Scope> {
+        <[u8; 2]>::try_from(code.as_bytes())
+            .ok()
+            .map(Scope::Country)
+    }
 }
 
 /// Where a revocation entry comes from (for the verdict's message).
@@ -112,14 +121,17 @@ pub struct Origin {
     pub hash_type: HashType,
 }
 
-/// The revoked hashes in force.
+/// The revoked hashes in force: per (scope, hash type) a table hash → batch, so that an entry
+/// costs its 16 bytes, a 4-byte batch number and the table's overhead (≈ 24 bytes at the
+/// table's load factor), and a lookup allocates nothing.
 #[derive(Debug, Clone, Default)]
 pub struct Index {
-    entries: HashMap<(Scope, HashType, Hash), Origin>,
+    groups: HashMap<(Scope, HashType), HashMap<Hash, u32>>,
+    origins: Vec<Origin>,
 }
 
 impl Index {
-    /// Adds every `hashes` entry of a batch.
+    /// Adds every `hashes` entry of a batch (the first batch naming a hash keeps it).
     pub fn add(
         &mut self,
         scope: Scope,
@@ -128,52 +140,64 @@ impl Index {
         batch: &str,
         source: &str,
     ) {
-        let origin = Origin {
+        let Ok(n) = u32::try_from(self.origins.len()) else {
+            return;
+        };
+        self.origins.push(Origin {
             batch: Arc::from(batch),
             source: Arc::from(source),
             hash_type,
-        };
+        });
+        let group = self.groups.entry((scope, hash_type)).or_default();
+        group.reserve(hashes.len());
         for h in hashes {
-            self.entries
-                .entry((scope.clone(), hash_type, *h))
-                .or_insert_with(|| origin.clone());
+            group.entry(*h).or_insert(n);
         }
     }
 
+    /// Number of distinct revoked hashes.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.groups.values().map(HashMap::len).sum()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.groups.is_empty()
+    }
+
+    /// Bytes the tables hold (entries, control bytes and spare capacity), for the memory
+    /// budget (48 bytes per hash at most).
+    pub fn approx_bytes(&self) -> usize {
+        let per_slot = std::mem::size_of::<(Hash, u32)>() + 1;
+        self.groups
+            .values()
+            .map(|g| g.capacity() * per_slot)
+            .sum::<usize>()
+            + self.origins.len() * (std::mem::size_of::<Origin>() + 48)
     }
 
     /// The batch revoking a certificate of `kid` and `country` with `keys`, if any.
     pub fn lookup(&self, kid: &[u8], country: Option<&str>, keys: &Keys) -> Option<&Origin> {
-        if self.entries.is_empty() {
+        if self.groups.is_empty() {
             return None;
         }
-        let mut scopes = Vec::with_capacity(2);
-        if let Ok(k) = <[u8; 8]>::try_from(kid) {
-            scopes.push(Scope::Kid(k));
-        }
-        if let Some(c) = country {
-            scopes.push(Scope::Country(c.to_owned()));
-        }
+        let scopes = [
+            <[u8; 8]>::try_from(kid).ok().map(Scope::Kid),
+            country.and_then(Scope::country),
+        ];
         let candidates = keys
             .uci
             .iter()
-            .map(|h| (HashType::Uci, *h))
+            .map(|h| (HashType::Uci, h))
             .chain(
                 keys.country_uci
                     .iter()
-                    .map(|h| (HashType::CountryCodeUci, *h)),
+                    .map(|h| (HashType::CountryCodeUci, h)),
             )
-            .chain(keys.signature.iter().map(|h| (HashType::Signature, *h)));
+            .chain(keys.signature.iter().map(|h| (HashType::Signature, h)));
         for (t, h) in candidates {
-            for s in &scopes {
-                if let Some(o) = self.entries.get(&(s.clone(), t, h)) {
-                    return Some(o);
+            for scope in scopes.iter().flatten() {
+                if let Some(&n) = self.groups.get(&(*scope, t)).and_then(|g| g.get(h)) {
+                    return self.origins.get(n as usize);
                 }
             }
         }
@@ -219,7 +243,7 @@ mod tests {
 
         let mut index = Index::default();
         index.add(
-            Scope::Country("DE".into()),
+            Scope::Country(*b"DE"),
             HashType::Uci,
             &[sha(b"URN:UVCI:01:DE:ABC#X")],
             "b1",

@@ -185,9 +185,13 @@ pub fn to_json(batch: &Batch) -> String {
 pub fn index(batches: &[Batch]) -> Index {
     let mut index = Index::default();
     for b in batches {
-        let scope = b
-            .kid
-            .map_or_else(|| Scope::Country(b.country.clone()), Scope::Kid);
+        let scope = match b.kid {
+            Some(kid) => Scope::Kid(kid),
+            None => match Scope::country(&b.country) {
+                Some(s) => s,
+                None => continue,
+            },
+        };
         index.add(scope, b.hash_type, &b.hashes, &b.id, &b.source);
     }
     index

@@ -690,7 +690,8 @@ async fn a_source_not_confirmed_within_max_age_marks_its_verdicts_trust_stale() 
 
     // No successful refresh for longer than max_age: still valid (the last good keys stay in
     // force), with the warning; readiness, summary and metrics say which source.
-    tokio::time::sleep(Duration::from_millis(2300)).await;
+    // Whole seconds are compared: wait past max_age plus one.
+    tokio::time::sleep(Duration::from_millis(3300)).await;
     app.state.trust.update_staleness();
     let v = app.verdict(&hc1_now(&p)).await;
     assert_eq!(v["valid"], true, "{v}");

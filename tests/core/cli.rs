@@ -795,3 +795,101 @@ fn trust_list_check_exits_by_its_verdict_when_the_reader_goes_away() {
     assert_eq!(status.code(), Some(1), "{stderr}");
     assert!(stderr.is_empty(), "{stderr}");
 }
+
+#[test]
+fn revocation_hashes_and_offline_verify_with_a_batch() {
+    // Independently computed: SHA-256 with openssl-free std code paths (ring) over the
+    // definitions, for an ES256 and a PS256 certificate.
+    let sha16 = |b: &[u8]| {
+        dcc_gateway::util::hex(&ring::digest::digest(&ring::digest::SHA256, b).as_ref()[..16])
+    };
+    for alg in [Alg::Es256, Alg::Ps256] {
+        let s = signer(alg);
+        let qr = hc1(&s, &vaccination());
+        let out = bin().args(["revocation", "hashes", &qr]).output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v = json(&out);
+        let ci = vaccination()["v"][0]["ci"].as_str().unwrap().to_owned();
+        assert_eq!(v["uci"], sha16(ci.as_bytes()));
+        assert_eq!(v["countrycodeuci"], sha16(format!("VN{ci}").as_bytes()));
+        // The signature: decode the COSE by hand (tag 18, array of 4, signature last).
+        let cose = {
+            let b45 = qr.strip_prefix("HC1:").unwrap();
+            let z = base45_decode(b45);
+            let mut d = flate2::read::ZlibDecoder::new(&z[..]);
+            let mut out = Vec::new();
+            std::io::Read::read_to_end(&mut d, &mut out).unwrap();
+            out
+        };
+        let sig_len = match alg {
+            Alg::Es256 => 64,
+            Alg::Ps256 => 256,
+        };
+        let sig = &cose[cose.len() - sig_len..];
+        let signed_part = if alg == Alg::Es256 { &sig[..32] } else { sig };
+        assert_eq!(v["signature"], sha16(signed_part), "{alg:?}");
+
+        // The same certificate revoked offline by a batch file.
+        let pem = tmp(&format!("rev-{alg:?}.pem"));
+        std::fs::write(&pem, &s.pem).unwrap();
+        let batch = tmp(&format!("rev-batch-{alg:?}.json"));
+        let hash = v["uci"].as_str().unwrap();
+        let raw: Vec<u8> = (0..16)
+            .map(|i| u8::from_str_radix(&hash[2 * i..2 * i + 2], 16).unwrap())
+            .collect();
+        std::fs::write(
+            &batch,
+            serde_json::json!({"country": "VN", "expires": "2099-01-01T00:00:00Z", "kid": "UNKNOWN_KID",
+                "hashType": "UCI", "entries": [{"hash": dcc_gateway::util::base64_encode(&raw)}]})
+            .to_string(),
+        )
+        .unwrap();
+        let out = bin()
+            .args([
+                "verify",
+                "--json",
+                "--at",
+                "2021-06-01T00:00:00Z",
+                "--trust",
+            ])
+            .arg(&pem)
+            .arg("--revocation")
+            .arg(&batch)
+            .arg(&qr)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        assert_eq!(json(&out)["errors"][0]["code"], "REVOKED");
+    }
+    let out = bin()
+        .args(["revocation", "hashes", "HC1:garbage"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+}
+
+/// RFC 9285 Base45, written here independently of the crate under test.
+fn base45_decode(s: &str) -> Vec<u8> {
+    const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:";
+    let v: Vec<u32> = s
+        .bytes()
+        .map(|c| ALPHABET.iter().position(|&a| a == c).unwrap() as u32)
+        .collect();
+    let mut out = Vec::new();
+    for chunk in v.chunks(3) {
+        match *chunk {
+            [a, b, c] => {
+                let n = a + b * 45 + c * 45 * 45;
+                out.extend_from_slice(&[(n / 256) as u8, (n % 256) as u8]);
+            }
+            [a, b] => out.push((a + b * 45) as u8),
+            _ => panic!("bad base45"),
+        }
+    }
+    out
+}
