@@ -75,6 +75,8 @@ pub enum Command {
     /// Revocation tools: the hashes of a certificate.
     #[command(subcommand)]
     Revocation(revocation::RevocationCommand),
+    /// Revoke a certificate Vietnam issued (or list / undo revocations).
+    Revoke(revocation::RevokeArgs),
     /// Write the OpenAPI document (default: openapi/openapi.json; `-` for stdout).
     Openapi {
         #[arg(long, default_value = "openapi/openapi.json")]
@@ -139,6 +141,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Certlogic(command) => rules::certlogic(&command),
         Command::Rules(command) => rules::rules(&command),
         Command::Revocation(command) => revocation::revocation(&command),
+        Command::Revoke(args) => revocation::revoke(&args),
     };
     match status {
         Ok(code) => ExitCode::from(code),

@@ -118,6 +118,10 @@ pub fn check_signed(
 #[derive(Debug, Clone)]
 pub struct RevocationHashes {
     pub keys: revocation::Keys,
+    /// The kid of the COSE header (8 bytes), if any.
+    pub kid: Option<[u8; 8]>,
+    /// The CWT `exp`.
+    pub exp: OffsetDateTime,
 }
 
 /// Decodes `qr` far enough to compute its revocation hashes (see [`RevocationHashes`]).
@@ -144,6 +148,8 @@ pub fn revocation_hashes(qr: &str, limits: &Limits) -> Result<RevocationHashes, 
             alg,
             signature,
         ),
+        kid: unverified.kid().and_then(|k| <[u8; 8]>::try_from(k).ok()),
+        exp: claims.exp,
     })
 }
 

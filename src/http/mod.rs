@@ -13,6 +13,7 @@ pub mod observe;
 pub mod openapi;
 pub mod publish;
 pub mod rate_limit;
+pub mod revocation;
 pub mod routes;
 pub mod rules;
 pub mod sync;
@@ -119,6 +120,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(
             "/v2/trustlist/-/VNM/{kind}/did.json",
             web::get().to(publish::did),
+        )
+        .route("/revocation-list", web::get().to(revocation::list))
+        .route(
+            "/revocation-list/{batch_id}",
+            web::get().to(revocation::batch),
         )
         .route("/rules", web::get().to(rules::list))
         .route("/rules/{country}", web::get().to(rules::by_country))

@@ -6,6 +6,7 @@
 //! ([`crate::hcert::revocation::Index`]) that the policy stage reads (`REVOKED`).
 
 pub mod gateway;
+pub mod own;
 
 use std::path::Path;
 
@@ -208,6 +209,10 @@ pub struct Bundle {
 /// together `max_bytes`).
 pub fn read_dir(dir: &Path, max_bytes: u64) -> Result<Bundle, FetchError> {
     let io = |e: std::io::Error| FetchError::Io(format!("{}: {e}", dir.display()));
+    if !dir.exists() {
+        // Vietnam's own folder before the first `revoke`: no batch yet.
+        return Ok(Bundle::default());
+    }
     let mut paths: Vec<_> = std::fs::read_dir(dir)
         .map_err(io)?
         .filter_map(Result::ok)

@@ -238,13 +238,24 @@ impl Trust {
             .sources_file
             .clone()
             .unwrap_or_else(|| settings.trust_dir.join("sources.toml"));
-        Ok(match SourcesFile::load(&path)? {
+        let mut sources = match SourcesFile::load(&path)? {
             Some(file) => file.sources,
             None if settings.trust_dir.is_dir() => {
                 vec![SourceConfig::local_pem("local", settings.trust_dir.clone())]
             }
             None => Vec::new(),
-        })
+        };
+        // Vietnam's own revocations (`dcc-gateway revoke`), unless configured otherwise.
+        if !sources.iter().any(|s| s.id == "vn-revocations") {
+            let mut own = SourceConfig::local_pem(
+                "vn-revocations",
+                crate::revocation::own::dir(&settings.data_dir),
+            );
+            own.format = Format::RevocationFolder;
+            own.refresh = "1m".into();
+            sources.push(own);
+        }
+        Ok(sources)
     }
 
     /// Sets the instance-local DSCs (development keys) merged into every snapshot.

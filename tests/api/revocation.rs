@@ -350,3 +350,156 @@ async fn gateway_batches_must_be_signed_by_an_upload_certificate_of_their_countr
     assert_eq!(verify(q1).await["valid"], true);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+fn cli(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_dcc-gateway"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn vietnam_revokes_and_a_partner_gateway_learns_of_it_and_of_the_undo() {
+    use dcc_gateway::keys::store::KeySet;
+    let now = dcc_gateway::clock::now();
+    let s = signer_with(
+        Alg::Es256,
+        &dcc_gateway::keys::mint::CertSpec::new(
+            "VN",
+            "VN DSC own",
+            T0 - time::Duration::days(30),
+            now + time::Duration::days(700),
+        ),
+    );
+    let mut wrong = vaccination();
+    wrong["v"][0]["ci"] = json!("URN:UVCI:01:VN:MISISSUED#Q");
+    let qr = hc1(&s, &wrong);
+    let other = hc1(&s, &vaccination());
+
+    // A: Vietnam's gateway with its key set (the UPLOAD key signs published batches).
+    let settings_a = settings();
+    let data_a = settings_a.data_dir.clone();
+    let public = data_a.join("keys").join("public");
+    KeySet::init(&data_a, &public, Alg::Ps256, now).unwrap();
+    let dir = std::env::temp_dir().join(format!("dccgw-own-revocation-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("dsc.pem"), &s.pem).unwrap();
+    let mut own = SourceConfig::local_pem("vn-revocations", data_a.join("revocations"));
+    own.format = Format::RevocationFolder;
+    own.max_removal_share = 1.0;
+    let a = spawn_instance(
+        settings_a,
+        vec![SourceConfig::local_pem("dsc", dir.join("dsc.pem")), own],
+    );
+
+    let data = data_a.to_str().unwrap();
+    let out = cli(&[
+        "revoke",
+        "--data-dir",
+        data,
+        "--qr",
+        &qr,
+        "--reason",
+        "wrong personal data",
+        "--by",
+        "moh-operator",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let id = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    assert!(id.starts_with("vn-"), "{id}");
+    let out = cli(&["revoke", "--data-dir", data, "--qr", &qr]);
+    assert_eq!(out.status.code(), Some(2), "a revocation needs a reason");
+    let audit = std::fs::read_to_string(data_a.join("revocations/audit.log")).unwrap();
+    assert!(
+        audit.contains("wrong personal data")
+            && audit.contains("moh-operator")
+            && audit.contains("UCI:"),
+        "{audit}"
+    );
+    assert!(
+        !audit.contains("NGUYEN") && !audit.contains("MISISSUED"),
+        "no holder data in the audit: {audit}"
+    );
+
+    let verify = |app: &TestApp, qr: String| {
+        let url = app.url("/v1/verify");
+        async move {
+            let res = http_client()
+                .post(url)
+                .bearer_auth(KEY_PARTNER)
+                .json(&json!({"qr": qr, "at": "2021-06-01T00:00:00Z"}))
+                .send()
+                .await
+                .unwrap();
+            res.json::<Value>().await.unwrap()
+        }
+    };
+    a.state.trust.refresh("vn-revocations").await.unwrap();
+    assert_eq!(verify(&a, qr.clone()).await["errors"][0]["code"], "REVOKED");
+    assert_eq!(verify(&a, other.clone()).await["valid"], true);
+
+    // Published as the EU gateway does.
+    let client = http_client();
+    let res = client.get(a.url("/revocation-list")).send().await.unwrap();
+    assert_eq!(
+        res.status(),
+        reqwest::StatusCode::BAD_REQUEST,
+        "If-Modified-Since is required"
+    );
+    let listing: Value = client
+        .get(a.url("/revocation-list"))
+        .header("If-Modified-Since", "2020-01-01T00:00:00Z")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listing["batches"].as_array().unwrap().len(), 3, "{listing}");
+
+    // B: a partner gateway reading A's revocation list, A's UPLOAD certificate pinned.
+    let mut feed = super::trust::url_source("vn-feed", &a.url("/revocation-list"), 4 * 1024 * 1024);
+    feed.format = Format::EuRevocation;
+    feed.anchor = Some(public.join("upload.pem"));
+    feed.max_removal_share = 1.0;
+    let b = spawn_instance(
+        settings(),
+        vec![SourceConfig::local_pem("dsc", dir.join("dsc.pem")), feed],
+    );
+    let v = verify(&b, qr.clone()).await;
+    assert_eq!(v["errors"][0]["code"], "REVOKED", "{v}");
+
+    // The list, then the undo: both gateways verify the certificate again.
+    let out = cli(&["revoke", "--data-dir", data, "--list"]);
+    let listed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (listed[0]["id"].as_str(), listed[0]["undone"].as_bool()),
+        (Some(id.as_str()), Some(false))
+    );
+    let out = cli(&[
+        "revoke",
+        "--data-dir",
+        data,
+        "--undo",
+        &id,
+        "--by",
+        "moh-operator",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    a.state.trust.refresh("vn-revocations").await.unwrap();
+    assert_eq!(verify(&a, qr.clone()).await["valid"], true);
+    b.state.trust.refresh("vn-feed").await.unwrap();
+    assert_eq!(verify(&b, qr).await["valid"], true);
+    let _ = std::fs::remove_dir_all(&dir);
+}
