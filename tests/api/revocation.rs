@@ -16,6 +16,17 @@ fn b64(b: &[u8]) -> String {
     dcc_gateway::util::base64_encode(b)
 }
 
+async fn verify_on(app: &TestApp, qr: String) -> Value {
+    let res = http_client()
+        .post(app.url("/v1/verify"))
+        .bearer_auth(KEY_PARTNER)
+        .json(&json!({"qr": qr, "at": "2021-06-01T00:00:00Z"}))
+        .send()
+        .await
+        .unwrap();
+    res.json::<Value>().await.unwrap()
+}
+
 fn batch(kid: &str, hash_type: &str, hashes: &[[u8; 16]]) -> String {
     json!({
         "country": "VN", "expires": "2099-01-01T00:00:00Z", "kid": kid, "hashType": hash_type,
@@ -85,8 +96,13 @@ async fn revoked_certificates_never_verify_and_lifting_takes_effect_at_once() {
     write("broken.json", "{\"country\": \"VN\"}".to_owned());
     let mut revocations = SourceConfig::local_pem("vn-revocations", dir.join("batches"));
     revocations.format = Format::RevocationFolder;
+    let redis = Redis::start();
     let app = spawn_instance(
-        settings(),
+        {
+            let mut st = settings();
+            st.redis_url = Some(redis.url());
+            st
+        },
         vec![
             SourceConfig::local_pem("dsc", dir.join("dsc.pem")),
             revocations,
@@ -123,6 +139,34 @@ async fn revoked_certificates_never_verify_and_lifting_takes_effect_at_once() {
     }
     let v = verify(q_fine.clone()).await;
     assert_eq!(v["valid"], true, "{v}");
+
+    // A second instance on the same Redis, without the folder, agrees within 2 s.
+    let follower = spawn_instance(
+        {
+            let mut st = settings();
+            st.redis_url = app.state.settings.redis_url.clone();
+            st
+        },
+        vec![SourceConfig::local_pem("dsc", dir.join("dsc.pem"))],
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    while follower
+        .state
+        .trust
+        .snapshot
+        .load_full()
+        .is_none_or(|s| s.batches.len() != 3)
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the follower never adopted the batches"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        verify_on(&follower, q_uci.clone()).await["errors"][0]["code"],
+        "REVOKED"
+    );
 
     // The broken batch was refused alone, with its reason.
     let st = app
