@@ -58,6 +58,16 @@ try {
   assert.equal(await page.locator('dd[data-field="Name"]').innerText(), env('EXPECT_NAME'));
   await page.screenshot({ path: `${shots}/3-photo.png`, fullPage: true });
 
+  // 3b. Travelling to Vietnam: the entry rules' verdict under the technical one.
+  await page.getByText('Options').click();
+  await page.getByLabel(/Travelling to/).fill('vn');
+  await page.getByLabel('QR code text').fill(env('VALID_QR'));
+  await page.getByRole('button', { name: 'Verify text' }).click();
+  await page.locator('[data-testid="result-card"].valid').waitFor();
+  const admissible = await page.getByTestId('admissible').innerText();
+  assert.match(admissible, /entry rules of VN/, admissible);
+  await page.getByLabel(/Travelling to/).fill('');
+
   // 4. The trust-list view lists the seeded countries.
   const table = page.getByTestId('countries');
   await table.waitFor();

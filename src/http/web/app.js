@@ -94,6 +94,23 @@
       });
       card.appendChild(dl);
     }
+    if (r.admissible !== undefined) {
+      var a = r.admissible;
+      var rules = r.rules;
+      var country = rules ? rules.country : $('destination').value.trim().toUpperCase();
+      var line = a === true ? 'Meets the entry rules of ' + country
+        : a === false ? (rules ? 'Does not meet the entry rules of ' + country : 'Not admissible to ' + country + ': the certificate is not valid')
+        : 'The entry rules of ' + country + ' could not decide';
+      var p = el('p', 'verdict', line);
+      p.setAttribute('data-testid', 'admissible');
+      card.appendChild(p);
+      if (rules) {
+        var rl = el('ul', 'reasons');
+        (rules.failed || []).forEach(function (x) { rl.appendChild(el('li', null, 'Failed: ' + (x.description || x.identifier) + ' (' + x.identifier + ')')); });
+        (rules.open || []).forEach(function (x) { rl.appendChild(el('li', null, 'Undecided: ' + (x.description || x.identifier) + ' (' + x.identifier + ')')); });
+        if (rl.childNodes.length) { card.appendChild(rl); }
+      }
+    }
     card.appendChild(el('p', 'help', 'Checked at ' + when(r.checked_at)));
     box.appendChild(card);
     card.setAttribute('tabindex', '-1');
@@ -109,9 +126,17 @@
     }).catch(function () { showError('The gateway could not be reached.'); });
   }
 
+  function destination() {
+    var d = $('destination').value.trim().toUpperCase();
+    return /^[A-Z]{2}$/.test(d) ? d : null;
+  }
+
   function query() {
+    var parts = [];
     var at = $('at').value.trim();
-    return at ? '?at=' + encodeURIComponent(at) : '';
+    if (at) { parts.push('at=' + encodeURIComponent(at)); }
+    if (destination()) { parts.push('destination=' + destination()); }
+    return parts.length ? '?' + parts.join('&') : '';
   }
 
   $('text-form').addEventListener('submit', function (ev) {
@@ -121,6 +146,7 @@
     var body = { qr: qr, detail: 'minimal' };
     var at = $('at').value.trim();
     if (at) { body.at = at; }
+    if (destination()) { body.destination = { country: destination() }; }
     handle(fetch('/v1/verify', { method: 'POST', headers: headers({ 'Content-Type': 'application/json' }), body: JSON.stringify(body) }));
   });
 
