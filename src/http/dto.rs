@@ -144,6 +144,18 @@ pub struct TrustSummary {
     pub sources: Vec<SourceHealth>,
     /// Business rules in force: how many, by destination country and by source.
     pub rules: RulesSummary,
+    /// Revocation batches in force.
+    pub revocations: RevocationSummary,
+}
+
+/// The revocation batches in force.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RevocationSummary {
+    pub batches: usize,
+    /// Distinct revoked hashes.
+    pub hashes: usize,
+    /// Source → batches.
+    pub by_source: std::collections::BTreeMap<String, usize>,
 }
 
 /// The business rules in force.

@@ -538,8 +538,21 @@ pub async fn trust_summary(state: web::Data<AppState>) -> HttpResponse {
         sources: source_health(&state, sources, loaded_at.as_ref()),
         loaded_at,
         rules: rules_summary(&state, snap.as_deref()),
+        revocations: revocation_summary(snap.as_deref()),
     };
     with_cache(HttpResponse::Ok()).json(body)
+}
+
+fn revocation_summary(snap: Option<&TrustSnapshot>) -> super::dto::RevocationSummary {
+    let mut by_source = std::collections::BTreeMap::new();
+    for b in snap.map(|s| s.batches.as_slice()).unwrap_or_default() {
+        *by_source.entry(b.source.clone()).or_insert(0) += 1;
+    }
+    super::dto::RevocationSummary {
+        batches: snap.map_or(0, |s| s.batches.len()),
+        hashes: snap.map_or(0, |s| s.revocations.len()),
+        by_source,
+    }
 }
 
 fn rules_summary(state: &AppState, snap: Option<&TrustSnapshot>) -> super::dto::RulesSummary {

@@ -168,6 +168,13 @@ async fn revoked_certificates_never_verify_and_lifting_takes_effect_at_once() {
         "REVOKED"
     );
 
+    let summary = app.get_json("/v1/trust/summary").await;
+    assert_eq!(summary["revocations"]["batches"], 3, "{summary}");
+    assert_eq!(
+        summary["revocations"]["by_source"],
+        json!({"vn-revocations": 3})
+    );
+
     // The broken batch was refused alone, with its reason.
     let st = app
         .state
