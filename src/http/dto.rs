@@ -55,7 +55,7 @@ impl Destination {
 }
 
 /// A verdict, with the destination's business rules when the request named one.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, ToSchema)]
 pub struct Verdict {
     #[serde(flatten)]
     pub result: VerificationResult,
@@ -68,6 +68,31 @@ pub struct Verdict {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<bool>)]
     pub admissible: Option<Option<bool>>,
+}
+
+/// Without a destination the answer is the [`VerificationResult`] itself, serialized
+/// directly (the hot path pays nothing for the rules fields); with one, the two fields follow
+/// the result's.
+impl Serialize for Verdict {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct WithRules<'a> {
+            #[serde(flatten)]
+            result: &'a VerificationResult,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            rules: Option<&'a crate::rules::Assessment>,
+            admissible: Option<bool>,
+        }
+        match self.admissible {
+            None => self.result.serialize(s),
+            Some(admissible) => WithRules {
+                result: &self.result,
+                rules: self.rules.as_ref(),
+                admissible,
+            }
+            .serialize(s),
+        }
+    }
 }
 
 /// One item of a batch.
