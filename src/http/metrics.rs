@@ -38,6 +38,8 @@ pub struct Metrics {
     pub cache_misses: Counter,
     /// Verdicts that used a stale source's key (`TRUST_STALE`).
     pub stale_verdicts: Counter,
+    /// Quota lease calls to Redis (one per block of tokens, not per request).
+    pub lease_calls: Counter,
     pub rate_limited: Counter,
     /// Connections refused by the per-IP connection cap.
     pub connections_refused: Counter,
@@ -62,6 +64,7 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| Metrics {
     cache_hits: Counter::default(),
     cache_misses: Counter::default(),
     stale_verdicts: Counter::default(),
+    lease_calls: Counter::default(),
     rate_limited: Counter::default(),
     connections_refused: Counter::default(),
     body_timeouts: Counter::default(),
@@ -148,6 +151,11 @@ impl Metrics {
         line(format!(
             "dccgw_stale_verdicts_total {}",
             self.stale_verdicts.get()
+        ));
+        line("# TYPE dccgw_quota_lease_calls_total counter".into());
+        line(format!(
+            "dccgw_quota_lease_calls_total {}",
+            self.lease_calls.get()
         ));
         line("# TYPE dccgw_cache_entries gauge".into());
         line(format!("dccgw_cache_entries {cache_entries}"));

@@ -2,6 +2,17 @@
 //! cluster-wide GCRA quota in Redis (one atomic Lua script, Redis's own clock) so N instances
 //! enforce one quota per client.
 //!
+//! **Leased quotas.** An instance does not ask Redis for every request: it leases a block of
+//! tokens at once (the script charges the whole block to the client's GCRA state, granting as
+//! many as the quota allows, up to [`lease_block`] = per_second / 20, at least 1, at most 50)
+//! and spends them locally for up to [`LEASE_TTL`]; what is left then is dropped. Every token
+//! an instance admits was charged in Redis first, so N instances together never admit more
+//! than the quota's GCRA does, shifted by at most one lease lifetime: over any window of `W`
+//! seconds a client gets at most `rate × (W + 1 s) + burst`, i.e. ε = 1 s / W (1.7 % over a
+//! minute). The cost is the other way: tokens leased by an instance the client stops using
+//! expire unused (at most one block per instance per second). Small tiers (under 40/s) lease
+//! one token at a time, which is exactly the per-request check.
+//!
 //! If Redis is unreachable or slow (> 50 ms) the cluster check is skipped: the local limiter
 //! still applies and verification goes on. Answers carry `RateLimit-Limit`,
 //! `RateLimit-Remaining` and `RateLimit-Reset` (seconds); a 429 also carries `Retry-After`.
@@ -31,23 +42,42 @@ pub struct Allowance {
     pub reset_secs: u64,
 }
 
-/// GCRA in Redis: KEYS[1] = bucket; ARGV = emission interval (µs), burst. Returns
-/// {allowed (1/0), remaining, retry_after_or_reset (µs)}.
-const GCRA_LUA: &str = r#"
+/// GCRA charging up to ARGV[3] tokens at once: grants `n` = as many as the quota allows now
+/// (0 when none). Returns {granted, remaining, retry_after_or_reset (µs)}.
+const LEASE_LUA: &str = r#"
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local interval = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
+local want = tonumber(ARGV[3])
 local tat = tonumber(redis.call('GET', KEYS[1]) or now)
 if tat < now then tat = now end
-local new_tat = tat + interval
-local allow_at = new_tat - interval * burst
-if allow_at > now then
-  return {0, 0, allow_at - now}
+local n = math.floor((now - tat + interval * burst) / interval)
+if n > want then n = want end
+if n < 1 then
+  return {0, 0, tat + interval - interval * burst - now}
 end
+local new_tat = tat + n * interval
 redis.call('SET', KEYS[1], new_tat, 'PX', math.ceil((new_tat - now) / 1000) + 1000)
-return {1, math.floor((now - allow_at) / interval), new_tat - now}
+return {n, math.floor((now - (new_tat - interval * burst)) / interval), new_tat - now}
 "#;
+
+/// How long leased tokens may be spent.
+pub const LEASE_TTL: Duration = Duration::from_secs(1);
+
+/// Tokens leased at once for a tier: per_second / 20, within 1..=50.
+pub fn lease_block(tier: &Tier) -> u32 {
+    (tier.per_second / 20).clamp(1, 50)
+}
+
+/// Tokens an instance holds for one client.
+#[derive(Debug, Clone, Copy)]
+struct Lease {
+    tokens: u32,
+    until: std::time::Instant,
+    remaining: u32,
+    reset_secs: u64,
+}
 
 /// Local and cluster-wide limiters.
 pub struct Limiter {
@@ -55,6 +85,7 @@ pub struct Limiter {
     redis: Arc<OnceLock<redis::aio::ConnectionManager>>,
     script: redis::Script,
     prefix: String,
+    leases: std::sync::Mutex<HashMap<String, Lease>>,
 }
 
 impl Limiter {
@@ -77,8 +108,9 @@ impl Limiter {
         Limiter {
             tiers,
             redis,
-            script: redis::Script::new(GCRA_LUA),
+            script: redis::Script::new(LEASE_LUA),
             prefix: prefix.to_owned(),
+            leases: std::sync::Mutex::new(HashMap::new()),
         }
     }
 
@@ -113,18 +145,38 @@ impl Limiter {
         }
     }
 
+    /// Spends a leased token of `key`, if one is held and fresh.
+    fn spend_lease(&self, key: &str, tier: &Tier) -> Option<Allowance> {
+        let mut leases = self.leases.lock().ok()?;
+        let lease = leases.get_mut(key)?;
+        if lease.tokens == 0 || std::time::Instant::now() >= lease.until {
+            leases.remove(key);
+            return None;
+        }
+        lease.tokens -= 1;
+        Some(Allowance {
+            limit: tier.burst,
+            remaining: lease.remaining.max(lease.tokens),
+            reset_secs: lease.reset_secs,
+        })
+    }
+
     async fn cluster_check(
         &self,
         caller: &Caller,
         tier: &Tier,
     ) -> Option<Result<Allowance, ApiError>> {
         let mut conn = self.redis.get()?.clone();
+        if let Some(allowance) = self.spend_lease(&caller.key, tier) {
+            return Some(Ok(allowance));
+        }
         let interval_us = 1_000_000 / u64::from(tier.per_second.max(1));
         let key = format!("{}:rl:{}", self.prefix, caller.key);
+        let block = lease_block(tier);
         let mut invocation = self.script.key(key);
-        invocation.arg(interval_us).arg(tier.burst);
+        invocation.arg(interval_us).arg(tier.burst).arg(block);
         let call = invocation.invoke_async::<(i64, i64, i64)>(&mut conn);
-        let (allowed, remaining, micros) =
+        let (granted, remaining, micros) =
             match tokio::time::timeout(Duration::from_millis(50), call).await {
                 Ok(Ok(v)) => v,
                 _ => {
@@ -136,10 +188,26 @@ impl Limiter {
             .unwrap_or(0)
             .div_ceil(1_000_000)
             .max(1);
-        Some(if allowed == 1 {
+        Some(if granted >= 1 {
+            let remaining = u32::try_from(remaining).unwrap_or(0);
+            let extra = u32::try_from(granted - 1).unwrap_or(0);
+            if extra > 0
+                && let Ok(mut leases) = self.leases.lock()
+            {
+                leases.insert(
+                    caller.key.clone(),
+                    Lease {
+                        tokens: extra,
+                        until: std::time::Instant::now() + LEASE_TTL,
+                        remaining,
+                        reset_secs: secs,
+                    },
+                );
+            }
+            crate::http::metrics::METRICS.lease_calls.inc();
             Ok(Allowance {
                 limit: tier.burst,
-                remaining: u32::try_from(remaining).unwrap_or(0),
+                remaining: remaining.max(extra),
                 reset_secs: secs,
             })
         } else {
@@ -152,6 +220,10 @@ impl Limiter {
 
     /// Forgets idle per-key state (bounded memory under many client IPs).
     pub fn housekeeping(&self) {
+        if let Ok(mut leases) = self.leases.lock() {
+            let now = std::time::Instant::now();
+            leases.retain(|_, l| l.until > now && l.tokens > 0);
+        }
         for (_, limiter) in self.tiers.values() {
             limiter.retain_recent();
             limiter.shrink_to_fit();

@@ -81,6 +81,82 @@ async fn two_instances_share_one_quota_through_redis() {
     assert!((4..=5).contains(&ok), "admitted {ok}");
 }
 
+/// Calls of the quota script a redis-server has served (its own `INFO commandstats`).
+fn script_calls(redis: &Redis) -> u64 {
+    let out = std::process::Command::new("redis-cli")
+        .args(["-p", &redis.port.to_string(), "info", "commandstats"])
+        .output()
+        .expect("redis-cli (installed with redis-server)");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.starts_with("cmdstat_evalsha:") || l.starts_with("cmdstat_eval:"))
+        .filter_map(|l| {
+            l.split("calls=")
+                .nth(1)?
+                .split(',')
+                .next()?
+                .parse::<u64>()
+                .ok()
+        })
+        .sum()
+}
+
+async fn three_instances(per_second: u32, burst: u32) -> (Redis, Vec<TestApp>) {
+    let redis = Redis::start();
+    let mut s = settings();
+    s.redis_url = Some(redis.url());
+    s.redis_prefix = format!("l{}", redis.port);
+    // The local first line as generous as the cluster quota: only Redis limits the three.
+    s.tiers.insert(
+        "tiny".into(),
+        dcc_gateway::config::Tier { per_second, burst },
+    );
+    let apps: Vec<TestApp> = (0..3)
+        .map(|_| spawn_app(s.clone(), Some(snapshot(&[]))))
+        .collect();
+    eventually(10, || apps.iter().all(|a| a.state.redis.get().is_some())).await;
+    (redis, apps)
+}
+
+#[tokio::test]
+async fn leased_quotas_hold_the_cluster_bound_at_the_limit() {
+    // 200/s, burst 20 (leases of 10): three instances hammered far past the quota.
+    let (_redis, apps) = three_instances(200, 20).await;
+    let started = std::time::Instant::now();
+    let mut ok = 0u64;
+    for i in 0..150u64 {
+        if hit(&apps[(i % 3) as usize], KEY_LIMITED).await.status() == StatusCode::OK {
+            ok += 1;
+        }
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    // The bound of the module docs: burst + rate × (elapsed + one lease lifetime).
+    let bound = 20.0 + 200.0 * (elapsed + 1.0);
+    assert!(
+        (ok as f64) <= bound,
+        "admitted {ok} in {elapsed:.2}s, bound {bound:.0}"
+    );
+    assert!(ok >= 20, "the burst is admitted: {ok}");
+    assert!(ok < 150, "the quota refused some: {ok}");
+}
+
+#[tokio::test]
+async fn under_the_quota_leases_replace_most_redis_calls() {
+    // 2000/s, burst 400 (leases of 50): 150 requests over three instances all pass, with a
+    // handful of script calls instead of one per request.
+    let (redis, apps) = three_instances(2000, 400).await;
+    let before = script_calls(&redis);
+    let mut ok = 0u64;
+    for i in 0..150u64 {
+        if hit(&apps[(i % 3) as usize], KEY_LIMITED).await.status() == StatusCode::OK {
+            ok += 1;
+        }
+    }
+    let calls = script_calls(&redis) - before;
+    assert_eq!(ok, 150);
+    assert!(calls <= 15, "{calls} script calls for 150 requests");
+}
+
 #[tokio::test]
 async fn verification_goes_on_while_redis_is_down() {
     let mut redis = Redis::start();
