@@ -166,10 +166,11 @@ impl Limiter {
         caller: &Caller,
         tier: &Tier,
     ) -> Option<Result<Allowance, ApiError>> {
-        let mut conn = self.redis.get()?.clone();
+        let redis = self.redis.get()?;
         if let Some(allowance) = self.spend_lease(&caller.key, tier) {
             return Some(Ok(allowance));
         }
+        let mut conn = redis.clone();
         let interval_us = 1_000_000 / u64::from(tier.per_second.max(1));
         let key = format!("{}:rl:{}", self.prefix, caller.key);
         let block = lease_block(tier);
@@ -194,15 +195,22 @@ impl Limiter {
             if extra > 0
                 && let Ok(mut leases) = self.leases.lock()
             {
-                leases.insert(
-                    caller.key.clone(),
-                    Lease {
-                        tokens: extra,
-                        until: std::time::Instant::now() + LEASE_TTL,
-                        remaining,
-                        reset_secs: secs,
-                    },
-                );
+                // Concurrent requests may each have leased a block: the tokens add up, never
+                // replace each other (a replaced lease would be charged and never spent).
+                let now = std::time::Instant::now();
+                let lease = leases.entry(caller.key.clone()).or_insert(Lease {
+                    tokens: 0,
+                    until: now,
+                    remaining,
+                    reset_secs: secs,
+                });
+                if now >= lease.until {
+                    lease.tokens = 0;
+                }
+                lease.tokens = lease.tokens.saturating_add(extra);
+                lease.until = now + LEASE_TTL;
+                lease.remaining = remaining;
+                lease.reset_secs = secs;
             }
             crate::http::metrics::METRICS.lease_calls.inc();
             Ok(Allowance {
