@@ -84,19 +84,7 @@ impl SignerKey {
     pub fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, MintError> {
         let rng = SystemRandom::new();
         match self.alg {
-            Alg::Es256 => {
-                let kp = EcdsaKeyPair::from_pkcs8(
-                    &rs::ECDSA_P256_SHA256_FIXED_SIGNING,
-                    &self.pkcs8,
-                    &rng,
-                )
-                .map_err(|_| MintError::BadKey)?;
-                Ok(kp
-                    .sign(&rng, msg)
-                    .map_err(|_| MintError::Signing)?
-                    .as_ref()
-                    .to_vec())
-            }
+            Alg::Es256 => self.ecdsa(&rs::ECDSA_P256_SHA256_FIXED_SIGNING, msg),
             Alg::Ps256 => {
                 let kp = RsaKeyPair::from_pkcs8(&self.pkcs8).map_err(|_| MintError::BadKey)?;
                 let mut sig = vec![0u8; kp.public().modulus_len()];
@@ -114,9 +102,17 @@ impl SignerKey {
         if self.alg != Alg::Es256 {
             return Err(MintError::BadKey);
         }
+        self.ecdsa(&rs::ECDSA_P256_SHA256_ASN1_SIGNING, msg)
+    }
+
+    /// An ECDSA signature in the encoding of `alg` (raw `r‖s` or DER).
+    fn ecdsa(
+        &self,
+        alg: &'static rs::EcdsaSigningAlgorithm,
+        msg: &[u8],
+    ) -> Result<Vec<u8>, MintError> {
         let rng = SystemRandom::new();
-        let kp = EcdsaKeyPair::from_pkcs8(&rs::ECDSA_P256_SHA256_ASN1_SIGNING, &self.pkcs8, &rng)
-            .map_err(|_| MintError::BadKey)?;
+        let kp = EcdsaKeyPair::from_pkcs8(alg, &self.pkcs8, &rng).map_err(|_| MintError::BadKey)?;
         Ok(kp
             .sign(&rng, msg)
             .map_err(|_| MintError::Signing)?

@@ -81,28 +81,35 @@ fn malformed(what: &'static str) -> impl Fn(der::Error) -> CmsError {
     move |_| CmsError::Malformed(what)
 }
 
-/// Verifies a detached SignedData `cms_der` over `content` and returns the DER of the signer
-/// certificate (taken from the CMS `certificates`). With several SignerInfos the first that
-/// verifies wins; otherwise the first SignerInfo's error is returned.
-pub fn verify_detached(cms_der: &[u8], content: &[u8]) -> Result<Vec<u8>, CmsError> {
+/// `cms_der` bounded and in definite-length DER (BER input rewritten).
+fn to_der(cms_der: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, CmsError> {
     if cms_der.len() > MAX_CMS_LEN {
         return Err(CmsError::TooLarge);
     }
-    let rewritten;
-    let der_bytes = if ber::any_indefinite(cms_der, 0)? {
-        rewritten = ber::to_der(cms_der)?;
-        rewritten.as_slice()
+    if ber::any_indefinite(cms_der, 0)? {
+        Ok(std::borrow::Cow::Owned(ber::to_der(cms_der)?))
     } else {
-        cms_der
-    };
+        Ok(std::borrow::Cow::Borrowed(cms_der))
+    }
+}
+
+/// The SignedData of a DER ContentInfo.
+fn signed_data(der_bytes: &[u8]) -> Result<SignedData, CmsError> {
     let info = ContentInfo::from_der(der_bytes).map_err(malformed("not a ContentInfo"))?;
     if info.content_type != ID_SIGNED_DATA {
         return Err(CmsError::Malformed("not id-signedData"));
     }
-    let sd: SignedData = info
-        .content
+    info.content
         .decode_as()
-        .map_err(malformed("not a SignedData"))?;
+        .map_err(malformed("not a SignedData"))
+}
+
+/// Verifies a detached SignedData `cms_der` over `content` and returns the DER of the signer
+/// certificate (taken from the CMS `certificates`). With several SignerInfos the first that
+/// verifies wins; otherwise the first SignerInfo's error is returned.
+pub fn verify_detached(cms_der: &[u8], content: &[u8]) -> Result<Vec<u8>, CmsError> {
+    let der_bytes = to_der(cms_der)?;
+    let sd = signed_data(&der_bytes)?;
     let encap = &sd.encap_content_info;
     if encap.econtent_type != ID_DATA {
         return Err(CmsError::Malformed(
@@ -258,21 +265,8 @@ pub fn sign_embedded(
 /// Verifies a SignedData that embeds its content; returns the content and the DER of the
 /// signer certificate.
 pub fn verify_embedded(cms_der: &[u8]) -> Result<(Vec<u8>, Vec<u8>), CmsError> {
-    if cms_der.len() > MAX_CMS_LEN {
-        return Err(CmsError::TooLarge);
-    }
-    let rewritten;
-    let der_bytes = if ber::any_indefinite(cms_der, 0)? {
-        rewritten = ber::to_der(cms_der)?;
-        rewritten.as_slice()
-    } else {
-        cms_der
-    };
-    let info = ContentInfo::from_der(der_bytes).map_err(malformed("not a ContentInfo"))?;
-    let sd: SignedData = info
-        .content
-        .decode_as()
-        .map_err(malformed("not a SignedData"))?;
+    let der_bytes = to_der(cms_der)?;
+    let sd = signed_data(&der_bytes)?;
     let content = sd
         .encap_content_info
         .econtent
@@ -282,7 +276,7 @@ pub fn verify_embedded(cms_der: &[u8]) -> Result<(Vec<u8>, Vec<u8>), CmsError> {
         .map_err(malformed("eContent is not an OCTET STRING"))?
         .as_bytes()
         .to_vec();
-    let signer = verify_detached(der_bytes, &content)?;
+    let signer = verify_detached(&der_bytes, &content)?;
     Ok((content, signer))
 }
 

@@ -125,6 +125,28 @@ pub enum Outcome {
     Empty,
 }
 
+/// Counts the rejected items of a copy by code, logging each (name cut, no content).
+fn tally<'a>(
+    source: &str,
+    rejected: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> BTreeMap<String, usize> {
+    let mut out = BTreeMap::new();
+    for (name, code) in rejected {
+        tracing::warn!(source, item = %crate::trust::formats::clip(name), reason = code, "trust material item rejected");
+        *out.entry(code.to_owned()).or_insert(0) += 1;
+    }
+    out
+}
+
+impl From<Diff> for Outcome {
+    fn from(d: Diff) -> Outcome {
+        Outcome::Updated {
+            added: d.added,
+            removed: d.removed,
+        }
+    }
+}
+
 /// What a refreshed copy leaves besides its items.
 struct Landing<'a> {
     rejected: BTreeMap<String, usize>,
@@ -381,12 +403,7 @@ impl Trust {
             return Ok(Outcome::Empty);
         }
         let digest = crate::util::sha256_hex(&bytes);
-        let same_content = self
-            .inner
-            .lock()
-            .ok()
-            .is_some_and(|i| i.content.get(&cfg.id) == Some(&digest) && i.current.has(&cfg.id));
-        if same_content {
+        if self.holds_copy(&cfg.id, &digest, |i| i.current.has(&cfg.id)) {
             return Ok(Outcome::Unchanged);
         }
         let format = cfg.format;
@@ -484,33 +501,28 @@ impl Trust {
         let bytes = serde_json::to_vec(&bundle)
             .map_err(|e| RefreshError::List(ListError::Malformed(e.to_string())))?;
         let digest = crate::util::sha256_hex(&bytes);
-        let same_content = self
-            .inner
-            .lock()
-            .ok()
-            .is_some_and(|i| i.content.get(&cfg.id) == Some(&digest) && i.rules.has(&cfg.id));
-        if same_content {
+        if self.holds_copy(&cfg.id, &digest, |i| i.rules.has(&cfg.id)) {
             return Ok(Outcome::Unchanged);
         }
         let ingested = service::ingest(&bundle, &cfg.id);
-        for (name, code) in &ingested.rejected {
-            tracing::warn!(source = %cfg.id, item = %name, reason = %code, "business rule or value set rejected");
-        }
+        let rejected = tally(
+            &cfg.id,
+            ingested
+                .rejected
+                .iter()
+                .map(|(name, code)| (name.as_str(), code.as_str())),
+        );
         if ingested.rules.is_empty() && ingested.value_sets.is_empty() {
             return Err(ListError::Empty.into());
-        }
-        let mut rejected: BTreeMap<String, usize> = BTreeMap::new();
-        for (_, code) in &ingested.rejected {
-            *rejected.entry(code.clone()).or_insert(0) += 1;
         }
         let sets: Vec<crate::rules::SourcedValueSet> = ingested
             .value_sets
             .into_iter()
             .map(|(id, codes)| (cfg.id.clone(), id, codes))
             .collect();
-        let count = ingested.rules.len();
         let diff = self
             .install(
+                state,
                 cfg,
                 |i| &mut i.rules,
                 ingested.rules,
@@ -520,17 +532,12 @@ impl Trust {
                     digest,
                     now,
                 },
+                |i| {
+                    i.value_sets.insert(cfg.id.clone(), sets);
+                },
             )
             .await?;
-        if let Ok(mut i) = self.inner.lock() {
-            i.value_sets.insert(cfg.id.clone(), sets);
-        }
-        tracing::info!(source = %cfg.id, added = diff.added, removed = diff.removed, rules = count, "business rules refreshed");
-        self.publish(state).await;
-        Ok(Outcome::Updated {
-            added: diff.added,
-            removed: diff.removed,
-        })
+        Ok(diff.into())
     }
 
     /// A folder of revocation batches: read, check each batch, guard, store, merge.
@@ -550,26 +557,18 @@ impl Trust {
         let bytes = serde_json::to_vec(&bundle)
             .map_err(|e| RefreshError::List(ListError::Malformed(e.to_string())))?;
         let digest = crate::util::sha256_hex(&bytes);
-        let unchanged = self
-            .inner
-            .lock()
-            .ok()
-            .is_some_and(|i| i.content.get(&cfg.id) == Some(&digest) && i.batches.has(&cfg.id));
-        if unchanged {
+        if self.holds_copy(&cfg.id, &digest, |i| i.batches.has(&cfg.id)) {
             return Ok(Outcome::Unchanged);
         }
         let (batches, refused) = crate::revocation::ingest(&bundle, &cfg.id, now);
-        let mut rejected: BTreeMap<String, usize> = BTreeMap::new();
-        for (id, code) in &refused {
-            tracing::warn!(source = %cfg.id, batch = %id, reason = code, "revocation batch rejected");
-            *rejected.entry((*code).to_owned()).or_insert(0) += 1;
-        }
-        let (count, entries) = (
-            batches.len(),
-            batches.iter().map(|b| b.hashes.len()).sum::<usize>(),
+        let rejected = tally(
+            &cfg.id,
+            refused.iter().map(|(id, code)| (id.as_str(), *code)),
         );
+        let count = batches.len();
         let diff = self
             .install(
+                state,
                 cfg,
                 |i| &mut i.batches,
                 batches,
@@ -579,17 +578,13 @@ impl Trust {
                     digest,
                     now,
                 },
+                |_| {},
             )
             .await?;
-        tracing::info!(source = %cfg.id, added = diff.added, removed = diff.removed, batches = count, entries, "revocation batches refreshed");
-        self.publish(state).await;
         Ok(if count == 0 && diff.removed == 0 {
             Outcome::Empty
         } else {
-            Outcome::Updated {
-                added: diff.added,
-                removed: diff.removed,
-            }
+            diff.into()
         })
     }
 
@@ -645,11 +640,13 @@ impl Trust {
                 RefreshError::List(ListError::Malformed("the revocation listing".into()))
             }
         })?;
-        let mut rejected: BTreeMap<String, usize> = BTreeMap::new();
-        for (id, code) in &refreshed.rejected {
-            tracing::warn!(source = %cfg.id, batch = %id, reason = code, "revocation batch rejected");
-            *rejected.entry((*code).to_owned()).or_insert(0) += 1;
-        }
+        let rejected = tally(
+            &cfg.id,
+            refreshed
+                .rejected
+                .iter()
+                .map(|(id, code)| (id.as_str(), *code)),
+        );
         let copy: Vec<(String, String)> = refreshed
             .batches
             .iter()
@@ -661,17 +658,12 @@ impl Trust {
         if let (Ok(mut i), Some(s)) = (self.inner.lock(), refreshed.since) {
             i.revocation_since.insert(cfg.id.clone(), s);
         }
-        let unchanged = self
-            .inner
-            .lock()
-            .ok()
-            .is_some_and(|i| i.content.get(&cfg.id) == Some(&digest) && i.batches.has(&cfg.id));
-        if unchanged {
+        if self.holds_copy(&cfg.id, &digest, |i| i.batches.has(&cfg.id)) {
             return Ok(Outcome::Unchanged);
         }
-        let count = refreshed.batches.len();
         let diff = self
             .install(
+                state,
                 cfg,
                 |i| &mut i.batches,
                 refreshed.batches,
@@ -681,25 +673,33 @@ impl Trust {
                     digest,
                     now,
                 },
+                |_| {},
             )
             .await?;
-        tracing::info!(source = %cfg.id, added = diff.added, removed = diff.removed, batches = count, "gateway revocation batches refreshed");
-        self.publish(state).await;
-        Ok(Outcome::Updated {
-            added: diff.added,
-            removed: diff.removed,
-        })
+        Ok(diff.into())
+    }
+
+    /// Whether `digest` is the copy of source `id` in force (`has`: the source has a copy on
+    /// its kind's shelf): an identical re-download changes nothing.
+    fn holds_copy(&self, id: &str, digest: &str, has: impl Fn(&Inner) -> bool) -> bool {
+        self.inner
+            .lock()
+            .ok()
+            .is_some_and(|i| i.content.get(id).is_some_and(|d| d == digest) && has(&i))
     }
 
     /// The shared last-good path of every kind of trust material: the removal guard on the
-    /// source's shelf, the copy stored as the source's last good one, the items put in force,
-    /// and the source's counters. The caller publishes.
+    /// source's shelf, the copy stored as the source's last good one, the items put in force
+    /// (with `also`, the kind's extra state, under the same lock), the source's counters, the
+    /// log line, and a new snapshot.
     async fn install<M: Material>(
         &self,
+        state: &Live,
         cfg: &SourceConfig,
         shelf: impl Fn(&mut Inner) -> &mut Shelf<M>,
         items: Vec<M>,
         landing: Landing<'_>,
+        also: impl FnOnce(&mut Inner),
     ) -> Result<Diff, RefreshError> {
         let diff = {
             let mut i = self
@@ -722,8 +722,10 @@ impl Trust {
             kids: items.iter().map(Material::identity).collect(),
         };
         self.store.save_source(&record).await;
+        let count = items.len();
         if let Ok(mut i) = self.inner.lock() {
             shelf(&mut i).replace(&cfg.id, items, landing.now);
+            also(&mut i);
             i.content.insert(cfg.id.clone(), landing.digest);
             if let Some(s) = i.status.get_mut(&cfg.id) {
                 s.rejected = landing.rejected;
@@ -733,6 +735,8 @@ impl Trust {
                 s.removed_total += diff.removed as u64;
             }
         }
+        tracing::info!(source = %cfg.id, kind = M::KIND, added = diff.added, removed = diff.removed, items = count, "trust material refreshed");
+        self.publish(state).await;
         Ok(diff)
     }
 

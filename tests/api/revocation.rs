@@ -108,25 +108,12 @@ async fn revoked_certificates_never_verify_and_lifting_takes_effect_at_once() {
             revocations,
         ],
     );
-    let verify = |qr: String| {
-        let app = &app;
-        async move {
-            let res = http_client()
-                .post(app.url("/v1/verify"))
-                .bearer_auth(KEY_PARTNER)
-                .json(&json!({"qr": qr, "at": "2021-06-01T00:00:00Z"}))
-                .send()
-                .await
-                .unwrap();
-            res.json::<Value>().await.unwrap()
-        }
-    };
     for (qr, batch_id, hash_type) in [
         (&q_uci, "vn-uci-1", "UCI"),
         (&q_sig, "vn-sig-1", "SIGNATURE"),
         (&q_country, "vn-cc-1", "COUNTRYCODEUCI"),
     ] {
-        let v = verify(qr.clone()).await;
+        let v = verify_on(&app, qr.clone()).await;
         assert_eq!(v["valid"], false, "{v}");
         assert_eq!(v["errors"][0]["code"], "REVOKED", "{v}");
         let message = v["errors"][0]["message"].as_str().unwrap();
@@ -137,7 +124,7 @@ async fn revoked_certificates_never_verify_and_lifting_takes_effect_at_once() {
             "{message}"
         );
     }
-    let v = verify(q_fine.clone()).await;
+    let v = verify_on(&app, q_fine.clone()).await;
     assert_eq!(v["valid"], true, "{v}");
 
     // A second instance on the same Redis, without the folder, agrees within 2 s.
@@ -192,13 +179,16 @@ async fn revoked_certificates_never_verify_and_lifting_takes_effect_at_once() {
     // Lifting a revocation: the next answer is valid, never a cached REVOKED (and the reverse).
     std::fs::remove_file(dir.join("batches").join("vn-uci-1.json")).unwrap();
     app.state.trust.refresh("vn-revocations").await.unwrap();
-    assert_eq!(verify(q_uci.clone()).await["valid"], true);
+    assert_eq!(verify_on(&app, q_uci.clone()).await["valid"], true);
     write(
         "vn-fine-1.json",
         batch(&kid, "UCI", &[keys(&q_fine).uci.unwrap()]),
     );
     app.state.trust.refresh("vn-revocations").await.unwrap();
-    assert_eq!(verify(q_fine).await["errors"][0]["code"], "REVOKED");
+    assert_eq!(
+        verify_on(&app, q_fine).await["errors"][0]["code"],
+        "REVOKED"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -354,20 +344,7 @@ async fn gateway_batches_must_be_signed_by_an_upload_certificate_of_their_countr
         settings(),
         vec![SourceConfig::local_pem("dsc", dir.join("dsc.pem")), source],
     );
-    let verify = |qr: String| {
-        let app = &app;
-        async move {
-            let res = http_client()
-                .post(app.url("/v1/verify"))
-                .bearer_auth(KEY_PARTNER)
-                .json(&json!({"qr": qr, "at": "2021-06-01T00:00:00Z"}))
-                .send()
-                .await
-                .unwrap();
-            res.json::<Value>().await.unwrap()
-        }
-    };
-    let v = verify(q1.clone()).await;
+    let v = verify_on(&app, q1.clone()).await;
     assert_eq!(v["errors"][0]["code"], "REVOKED", "{v}");
     assert!(
         v["errors"][0]["message"]
@@ -376,7 +353,7 @@ async fn gateway_batches_must_be_signed_by_an_upload_certificate_of_their_countr
             .contains("b-good")
     );
     // A batch signed by anyone but VN's UPLOAD certificate is refused alone.
-    assert_eq!(verify(q2.clone()).await["valid"], true);
+    assert_eq!(verify_on(&app, q2.clone()).await["valid"], true);
     let st = app
         .state
         .trust
@@ -398,7 +375,7 @@ async fn gateway_batches_must_be_signed_by_an_upload_certificate_of_their_countr
         }
     });
     app.state.trust.refresh("eu-revocation").await.unwrap();
-    assert_eq!(verify(q1).await["valid"], true);
+    assert_eq!(verify_on(&app, q1).await["valid"], true);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -478,22 +455,12 @@ async fn vietnam_revokes_and_a_partner_gateway_learns_of_it_and_of_the_undo() {
         "no holder data in the audit: {audit}"
     );
 
-    let verify = |app: &TestApp, qr: String| {
-        let url = app.url("/v1/verify");
-        async move {
-            let res = http_client()
-                .post(url)
-                .bearer_auth(KEY_PARTNER)
-                .json(&json!({"qr": qr, "at": "2021-06-01T00:00:00Z"}))
-                .send()
-                .await
-                .unwrap();
-            res.json::<Value>().await.unwrap()
-        }
-    };
     a.state.trust.refresh("vn-revocations").await.unwrap();
-    assert_eq!(verify(&a, qr.clone()).await["errors"][0]["code"], "REVOKED");
-    assert_eq!(verify(&a, other.clone()).await["valid"], true);
+    assert_eq!(
+        verify_on(&a, qr.clone()).await["errors"][0]["code"],
+        "REVOKED"
+    );
+    assert_eq!(verify_on(&a, other.clone()).await["valid"], true);
 
     // Published as the EU gateway does.
     let client = http_client();
@@ -523,7 +490,7 @@ async fn vietnam_revokes_and_a_partner_gateway_learns_of_it_and_of_the_undo() {
         settings(),
         vec![SourceConfig::local_pem("dsc", dir.join("dsc.pem")), feed],
     );
-    let v = verify(&b, qr.clone()).await;
+    let v = verify_on(&b, qr.clone()).await;
     assert_eq!(v["errors"][0]["code"], "REVOKED", "{v}");
 
     // The list, then the undo: both gateways verify the certificate again.
@@ -549,8 +516,8 @@ async fn vietnam_revokes_and_a_partner_gateway_learns_of_it_and_of_the_undo() {
         String::from_utf8_lossy(&out.stderr)
     );
     a.state.trust.refresh("vn-revocations").await.unwrap();
-    assert_eq!(verify(&a, qr.clone()).await["valid"], true);
+    assert_eq!(verify_on(&a, qr.clone()).await["valid"], true);
     b.state.trust.refresh("vn-feed").await.unwrap();
-    assert_eq!(verify(&b, qr).await["valid"], true);
+    assert_eq!(verify_on(&b, qr).await["valid"], true);
     let _ = std::fs::remove_dir_all(&dir);
 }
