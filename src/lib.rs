@@ -12,6 +12,7 @@ pub mod crypto;
 pub mod hcert;
 pub mod http;
 pub mod keys;
+pub mod ld;
 pub mod qr;
 pub mod redis;
 pub mod revocation;

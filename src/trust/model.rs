@@ -126,8 +126,9 @@ pub struct Dsc {
     pub key: PublicKey,
     pub usage: KeyUsage,
     /// Whether the certificate may sign documents: not a CA (`basicConstraints` cA=TRUE), not a
-    /// TLS client/server certificate (EKU without a DCC usage) and, when it has a `keyUsage`,
-    /// one allowing `digitalSignature`.
+    /// web server certificate (EKU `serverAuth` and nothing else) and, when it has a `keyUsage`,
+    /// one allowing `digitalSignature`. A TLS *client* usage does not disqualify: production
+    /// DSCs of Belgium (`clientAuth`) and Spain (`clientAuth`, `emailProtection`) carry one.
     pub may_sign: bool,
     /// Which trust source vouched for this DSC (e.g. `cli`, `eu-gateway`, `VN`).
     pub source: String,
@@ -184,18 +185,21 @@ impl Dsc {
             return Err(DscError::BadValidity);
         }
         let is_ca = matches!(cert.basic_constraints(), Ok(Some(bc)) if bc.value.ca);
-        // A TLS client or server certificate (WHO's documents carry some) is not a document
-        // signer, unless its EKU also names a DCC usage.
+        // A web server certificate is not a document signer. Client-auth EKUs are common on
+        // real DSCs (Belgium, Spain) and refusing them would refuse those countries' passes.
         let tls_only = tbs
             .extensions()
             .iter()
             .any(|ext| match ext.parsed_extension() {
                 ParsedExtension::ExtendedKeyUsage(eku) => {
-                    (eku.client_auth || eku.server_auth)
-                        && !eku
-                            .other
-                            .iter()
-                            .any(|o| o.to_id_string().contains("1847.2021.1."))
+                    eku.server_auth
+                        && !eku.any
+                        && !eku.client_auth
+                        && !eku.code_signing
+                        && !eku.email_protection
+                        && !eku.time_stamping
+                        && !eku.ocsp_signing
+                        && eku.other.is_empty()
                 }
                 _ => false,
             });

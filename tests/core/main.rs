@@ -10,10 +10,12 @@
 
 mod certlogic;
 mod cli;
+mod gdhcn;
 #[path = "../common/photo.rs"]
 mod photo;
 mod photos;
 mod pipeline;
+mod rdf_canon;
 mod robustness;
 mod stages;
 mod support;

@@ -126,6 +126,9 @@ pub enum RejectReason {
     /// A CA certificate (cA=TRUE), or one whose key usage excludes digitalSignature: never a
     /// document signer, whatever list carries it.
     NotASigner,
+    /// The entry is in the JSON but not in what the list's signature covers (a Linked Data
+    /// proof signs the RDF; members its contexts do not map are unsigned).
+    NotSigned,
 }
 
 impl RejectReason {
@@ -142,6 +145,7 @@ impl RejectReason {
             RejectReason::CountryMismatch => "COUNTRY_MISMATCH",
             RejectReason::NotASigner => "NOT_A_SIGNER",
             RejectReason::WeakDigest => "WEAK_DIGEST",
+            RejectReason::NotSigned => "NOT_SIGNED",
         }
     }
 }

@@ -1,34 +1,47 @@
 //! WHO GDHCN DID v2 trust list (`did.json`): a DID document whose `verificationMethod` entries
-//! are `JsonWebKey2020` keys with the DSC in `publicKeyJwk.x5c[0]`, signed by a
-//! `JsonWebSignature2020` `proof`.
+//! are `JsonWebKey2020` keys with the certificate in `publicKeyJwk.x5c[0]`, signed by a
+//! `JsonWebSignature2020` Linked Data proof, exactly as WHO's Trust Network Gateway signs them.
 //!
-//! **Proof convention.** `proof.jws` is a detached compact JWS (RFC 7515 Appendix F):
-//! `header_b64 ".." signature_b64`. The header must be `alg` `ES256` (else
-//! [`ListError::BadSignature`]). The signed content is the document with its top-level `proof`
-//! member removed, as **canonical JSON** ([`jose::canonical_json`]: members sorted by name, no
-//! whitespace), so the received formatting and member order do not matter. With
-//! `{"alg":"ES256","b64":false,"crit":["b64"]}` (RFC 7797, what [`render`] writes) the signing
-//! input is `header_b64 "." canonical_bytes`; a header without `b64` (or `b64: true`) signs
-//! `header_b64 "." base64url(canonical_bytes)`. `b64: false` without `"b64"` in `crit`, or any
-//! other critical header, is malformed. The signature is raw `r‖s`; a DER `ECDSA-Sig-Value` is
-//! tolerated. `proof.created`, when present, must not lie more than [`CLOCK_SKEW`] after `now`
-//! ([`ListError::NotYetValid`]); `proofPurpose` is not interpreted.
+//! **Proof.** `proof.jws` is a detached compact JWS `header ".." signature` whose header is
+//! `alg` `ES256` (else [`ListError::BadSignature`]) with `"b64": false, "crit": ["b64"]`
+//! (RFC 7797). The signed bytes are `header "." verify_data`, where `verify_data` is
+//! SHA-256 of the URDNA2015 canonical N-Quads of the proof options (the proof without `jws`,
+//! `proofValue`, `signatureValue`, under the document's `@context`), followed by SHA-256 of the
+//! canonical N-Quads of the document without its `proof` ([`crate::ld::proof_verify_data`]; the
+//! contexts are bundled, nothing is fetched). A header without `b64` (or `b64: true`) signs
+//! `header "." base64url(verify_data)`; `b64: false` without `"b64"` in `crit`, or any other
+//! critical header, is malformed. The signature may be raw `r‖s` (JOSE) or a DER
+//! `ECDSA-Sig-Value` (what WHO's Java signer writes, and what [`render`] writes too).
+//! `proof.created`, when present, must not lie more than [`CLOCK_SKEW`] after `now`
+//! ([`ListError::NotYetValid`]); `proofPurpose` and `nonce` are not interpreted.
 //!
-//! **Signer.** With a configured anchor the proof must verify with an anchor key; a document
-//! without a proof is [`ListError::BadSignature`]. When it does not verify but does verify with
-//! the key of the document's own method named by `proof.verificationMethod`, the document is
-//! validly signed by someone else: [`ListError::WrongSigner`]; otherwise
-//! [`ListError::BadSignature`]. **With an empty anchor the document is trusted by
-//! configuration** (fetched from a pinned HTTPS origin, or a local file) and the proof is not
-//! checked at all.
+//! **What the proof covers.** A Linked Data proof signs the RDF, not the JSON: members the
+//! contexts do not map vanish in the conversion and can be added or changed freely. So every
+//! entry taken from the JSON must be stated in the signed dataset: a method's `publicKeyJwk`
+//! must appear as the JSON literal of that method's `id`, else [`RejectReason::NotSigned`]; a
+//! top-level `expires` the dataset does not state is ignored (it could only have been added by
+//! someone other than the signer).
 //!
-//! **Replay protection.** Top-level `"version"` (u64) and `"expires"` (RFC 3339) are part of the
-//! signed content; at and after `expires` the document is [`ListError::Expired`] (checked with or
-//! without an anchor). Callers read the version with [`list_meta`].
+//! **Signer.** With a configured anchor the proof must verify with an anchor key (WHO's key is a
+//! bare P-256 key: pin it as a `PUBLIC KEY` PEM); a document without a proof is
+//! [`ListError::BadSignature`]. When it does not verify but does verify with the key of the
+//! document's own method named by `proof.verificationMethod`, the document is validly signed by
+//! someone else: [`ListError::WrongSigner`]; otherwise [`ListError::BadSignature`]. **With an
+//! empty anchor the document is trusted by configuration** (fetched from a pinned HTTPS origin,
+//! or a local file) and the proof is not checked at all.
 //!
-//! **Entries.** `verificationMethod` strings (references to other DID documents) are skipped: an
-//! adapter does no I/O. For each method object: the DSC is `publicKeyJwk.x5c[0]` (standard
-//! Base64 DER); its stated kid is `publicKeyJwk.kid`, else the `id` fragment after `#`, either in
+//! **Replay protection.** Top-level `"version"` (u64) and `"expires"` (RFC 3339) are read when
+//! present (our own documents state them under an inline context, so they are signed; WHO's
+//! carry neither); at and after a signed `expires` the document is [`ListError::Expired`].
+//!
+//! **Entries.** `verificationMethod` strings (references to other DID documents, as in WHO's
+//! `trustlist-ref` documents) are skipped: an adapter does no I/O. A method is a country signing
+//! CA when its id names an `…:SCA` document (`…:SCA#kid`), it sits in one, or its `keyusage`
+//! code is `#CSCA` / `#SCA`: SCAs are never signers ([`RejectReason::NotASigner`]) and, where a
+//! document provides SCAs of a country, that country's DSCs must chain to one of them
+//! ([`RejectReason::NoCscaChain`]). Any other stated `keyusage` than `#DSC` is not a signer
+//! either. For each method object: the certificate is `publicKeyJwk.x5c[0]` (standard Base64
+//! DER); its stated kid is `publicKeyJwk.kid`, else the `id` fragment after `#`, either in
 //! Base64url or Base64 ([`jose::kid_standard`]); [`admit`] checks kid, validity and key; the
 //! JWK's key must be the certificate's key (33-byte EC coordinates with a leading zero are
 //! normalised), else [`RejectReason::Malformed`]. DID documents state no country, so none is
@@ -43,16 +56,33 @@ use super::{
     Context, Ingested, ListError, ListMeta, MAX_ENTRIES, RejectReason, Rejected, admit, push_unique,
 };
 use crate::keys::mint::SignerKey;
+use crate::ld::{self, Signed};
 use crate::trust::jose::{self, CLOCK_SKEW, RenderError, b64url, b64url_decode, canonical_json};
 use crate::trust::model::{Dsc, Kid};
 use crate::trust::validate::{issued_by, verify_spki};
 use crate::util::{base64_decode, base64_encode, parse_rfc3339, rfc3339};
 
-/// The `@context` of rendered documents.
-pub const CONTEXT: [&str; 2] = [
-    "https://www.w3.org/ns/did/v1",
-    "https://w3id.org/security/suites/jws-2020/v1",
-];
+/// The `@context` of rendered documents: DID core, the JWS 2020 suite, WHO's TNG context
+/// (`domain`, `keyusage`), and the two replay-protection members, so that they are signed.
+pub fn context() -> Value {
+    json!([
+        "https://www.w3.org/ns/did/v1",
+        "https://w3id.org/security/suites/jws-2020/v1",
+        "https://smart.who.int/trust/tng-context/v1.jsonld",
+        {
+            "version": VERSION_IRI,
+            "expires": {"@id": EXPIRES_IRI, "@type": "http://www.w3.org/2001/XMLSchema#dateTime"},
+        }
+    ])
+}
+
+/// What `version` and `expires` mean in rendered documents.
+const VERSION_IRI: &str = "https://schema.org/version";
+const EXPIRES_IRI: &str = "https://w3id.org/security#expiration";
+/// The predicate of a JSON Web Key in the JWS 2020 suite.
+const PUBLIC_KEY_JWK: &str = "https://w3id.org/security#publicKeyJwk";
+/// The JWS header WHO writes, member order included.
+const HEADER: &str = r#"{"b64":false,"crit":["b64"],"alg":"ES256"}"#;
 
 fn malformed(what: &str) -> ListError {
     ListError::Malformed(what.to_owned())
@@ -66,8 +96,8 @@ fn parse(bytes: &[u8]) -> Result<Map<String, Value>, ListError> {
     }
 }
 
-/// The document's version and expiry, read **without** checking the proof: call it on a
-/// document [`ingest`] accepted. None if the bytes are not a DID document.
+/// The document's version and expiry as its JSON states them, read **without** checking the
+/// proof: call it on a document [`ingest`] accepted. None if the bytes are not a DID document.
 pub fn list_meta(bytes: &[u8]) -> Option<ListMeta> {
     ListMeta::from_object(&parse(bytes).ok()?).ok()
 }
@@ -75,9 +105,20 @@ pub fn list_meta(bytes: &[u8]) -> Option<ListMeta> {
 /// Reads a WHO DID v2 trust-list document.
 pub fn ingest(bytes: &[u8], ctx: &Context<'_>) -> Result<Ingested, ListError> {
     let doc = parse(bytes)?;
-    let meta = ListMeta::from_object(&doc)?;
-    if !ctx.anchor.is_empty() {
-        verify_proof(&doc, ctx)?;
+    let mut meta = ListMeta::from_object(&doc)?;
+    let signed = if ctx.anchor.is_empty() {
+        None
+    } else {
+        Some(verify_proof(&doc, ctx)?)
+    };
+    let doc_id = doc
+        .get("id")
+        .and_then(Value::as_str)
+        .filter(|id| is_iri(id));
+    if let (Some(signed), Some(expires)) = (&signed, doc.get("expires").and_then(Value::as_str))
+        && !signed.states_literal(doc_id, EXPIRES_IRI, expires)
+    {
+        meta.expires = None;
     }
     meta.check(ctx.now)?;
     let methods = match doc.get("verificationMethod") {
@@ -88,16 +129,25 @@ pub fn ingest(bytes: &[u8], ctx: &Context<'_>) -> Result<Ingested, ListError> {
     if methods.len() > MAX_ENTRIES {
         return Err(ListError::TooManyEntries(MAX_ENTRIES));
     }
-    // GDHCN documents name a key's usage in its id (`…:SCA#kid`, `…:DSC#kid`): SCA entries are
-    // country signing CAs, never document signers, and where a document provides SCAs of a
-    // country, that country's DSCs must chain to one of them.
+    // Without a JWK there is nothing to cover: such a method is malformed.
+    let covered = |method: &Value| match (&signed, method.get("publicKeyJwk")) {
+        (Some(signed), Some(jwk)) => {
+            let id = method
+                .get("id")
+                .and_then(Value::as_str)
+                .filter(|id| is_iri(id));
+            signed.states_json(id, PUBLIC_KEY_JWK, jwk)
+        }
+        _ => true,
+    };
     let doc_is_sca = doc
         .get("id")
         .and_then(Value::as_str)
         .is_some_and(|id| id.ends_with(":SCA"));
     let mut scas: std::collections::BTreeMap<String, Vec<Vec<u8>>> = Default::default();
     for method in methods {
-        if is_sca(method, doc_is_sca)
+        if usage(method, doc_is_sca) == Usage::Sca
+            && covered(method)
             && let Some(der) = method
                 .get("publicKeyJwk")
                 .and_then(Value::as_object)
@@ -125,7 +175,9 @@ pub fn ingest(bytes: &[u8], ctx: &Context<'_>) -> Result<Ingested, ListError> {
             .and_then(jwk_certificate)
             .and_then(|der| Dsc::from_der(&der, ctx.source).ok())
             .and_then(|d| d.country);
-        let checked = if is_sca(method, doc_is_sca) {
+        let checked = if !covered(method) {
+            Err(RejectReason::NotSigned)
+        } else if usage(method, doc_is_sca) != Usage::Dsc {
             Err(RejectReason::NotASigner)
         } else {
             check_method(method, stated.as_deref(), ctx).and_then(|dsc| {
@@ -149,15 +201,38 @@ pub fn ingest(bytes: &[u8], ctx: &Context<'_>) -> Result<Ingested, ListError> {
     Ok(out)
 }
 
-/// Whether a verification method is a country signing CA entry (`…:SCA#…`, or any entry of
-/// an SCA document).
-fn is_sca(method: &Value, doc_is_sca: bool) -> bool {
-    doc_is_sca
+/// An absolute IRI (the only ids that name a node in the signed dataset).
+fn is_iri(id: &str) -> bool {
+    id.split_once(':')
+        .is_some_and(|(scheme, _)| !scheme.is_empty() && !scheme.contains(['/', '#', '?']))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Usage {
+    Dsc,
+    Sca,
+    Other,
+}
+
+/// A method's usage: a country signing CA entry (`…:SCA#…`, any entry of an SCA document, or
+/// `keyusage` `#CSCA` / `#SCA`), another stated usage, or a document signer.
+fn usage(method: &Value, doc_is_sca: bool) -> Usage {
+    let in_sca = doc_is_sca
         || method
             .get("id")
             .and_then(Value::as_str)
             .and_then(|id| id.split_once('#'))
-            .is_some_and(|(base, _)| base.ends_with(":SCA"))
+            .is_some_and(|(base, _)| base.ends_with(":SCA"));
+    let stated = method
+        .get("keyusage")
+        .and_then(|k| k.get("code"))
+        .and_then(Value::as_str);
+    match stated {
+        _ if in_sca => Usage::Sca,
+        Some("#CSCA" | "#SCA") => Usage::Sca,
+        None | Some("#DSC") => Usage::Dsc,
+        Some(_) => Usage::Other,
+    }
 }
 
 /// The kid a method states (standard Base64): `publicKeyJwk.kid`, else the `id` fragment.
@@ -202,23 +277,30 @@ fn jwk_certificate(jwk: &Map<String, Value>) -> Option<Vec<u8>> {
         .and_then(base64_decode)
 }
 
-/// The signing input of a proof for `doc` (without its `proof`) under the JWS header.
-fn signing_input(header_b64: &str, detached: bool, doc: &Map<String, Value>) -> Vec<u8> {
-    let mut unsigned = doc.clone();
-    unsigned.remove("proof");
-    let canonical = canonical_json(&Value::Object(unsigned));
-    let mut input = Vec::with_capacity(header_b64.len() + 1 + canonical.len() * 4 / 3 + 4);
+/// The bytes a proof with header `header_b64` signs, and the dataset they cover.
+fn signing_input(
+    header_b64: &str,
+    detached: bool,
+    doc: &Map<String, Value>,
+    proof: &Map<String, Value>,
+) -> Result<(Vec<u8>, Signed), ListError> {
+    let context = doc
+        .get("@context")
+        .ok_or_else(|| malformed("the DID document has no @context"))?;
+    let (data, signed) = ld::proof_verify_data(doc, proof, context)
+        .map_err(|e| ListError::Malformed(e.to_string()))?;
+    let mut input = Vec::with_capacity(header_b64.len() + 1 + 88);
     input.extend_from_slice(header_b64.as_bytes());
     input.push(b'.');
     if detached {
-        input.extend_from_slice(&canonical);
+        input.extend_from_slice(&data);
     } else {
-        input.extend_from_slice(b64url(&canonical).as_bytes());
+        input.extend_from_slice(b64url(&data).as_bytes());
     }
-    input
+    Ok((input, signed))
 }
 
-fn verify_proof(doc: &Map<String, Value>, ctx: &Context<'_>) -> Result<(), ListError> {
+fn verify_proof(doc: &Map<String, Value>, ctx: &Context<'_>) -> Result<Signed, ListError> {
     let proof = match doc.get("proof") {
         None => return Err(ListError::BadSignature),
         Some(Value::Object(proof)) => proof,
@@ -269,10 +351,10 @@ fn verify_proof(doc: &Map<String, Value>, ctx: &Context<'_>) -> Result<(), ListE
     let sig = b64url_decode(sig_b64)
         .filter(|s| !s.is_empty())
         .ok_or_else(|| malformed("the proof has no Base64url signature"))?;
-    let input = signing_input(header_b64, detached, doc);
+    let (input, signed) = signing_input(header_b64, detached, doc, proof)?;
     let algs = jose::es256_encodings(&sig);
     if algs.iter().any(|alg| ctx.anchor.verify(*alg, &input, &sig)) {
-        return Ok(());
+        return Ok(signed);
     }
     // Validly signed by a key of the document itself, but not an anchor key?
     let own_key = proof
@@ -303,7 +385,7 @@ fn own_method_spki(doc: &Map<String, Value>, id: &str) -> Option<Vec<u8>> {
     Some(cert.tbs_certificate.subject_pki.raw.to_vec())
 }
 
-/// The verification method publishing one DSC.
+/// The verification method publishing one DSC, GDHCN style (`domain` / `keyusage` codes).
 fn method_for(did_id: &str, index: usize, der: &[u8]) -> Result<Value, RenderError> {
     let dsc = Dsc::from_der(der, "render")
         .map_err(|_| RenderError::BadCertificate(index, "not X.509"))?;
@@ -312,18 +394,63 @@ fn method_for(did_id: &str, index: usize, der: &[u8]) -> Result<Value, RenderErr
     let kid = Kid::of_der(der);
     jwk.insert("kid".into(), kid.to_base64().into());
     jwk.insert("x5c".into(), json!([base64_encode(der)]));
-    Ok(json!({
+    // GDHCN ids end `…:<participant>:<usage>`; a CSCA document's keys are `#CSCA` keys.
+    let mut segments = did_id.rsplit(':');
+    let usage = match segments.next() {
+        Some("SCA") => "#CSCA",
+        _ => "#DSC",
+    };
+    let mut method = json!({
         "id": format!("{did_id}#{}", b64url(&kid.0)),
         "type": "JsonWebKey2020",
         "controller": did_id,
         "publicKeyJwk": jwk,
-    }))
+        "domain": {"code": "#DCC"},
+        "keyusage": {"code": usage},
+    });
+    if let Some(participant) = segments
+        .next()
+        .filter(|p| p.len() == 3 && p.bytes().all(|b| b.is_ascii_uppercase()))
+        && let Some(object) = method.as_object_mut()
+    {
+        object.insert(
+            "participant".into(),
+            json!({"code": format!("#{participant}")}),
+        );
+    }
+    Ok(method)
 }
 
-/// Renders a signed DID document publishing `dscs`, as canonical JSON: 32-byte EC coordinates,
-/// a detached `b64: false` JWS with a raw `r‖s` signature, and `version` / `expires` inside the
-/// signed content. The proof names `<did_id>#signer`; verifiers identify the signer by their
-/// pinned anchor, not by that name.
+/// Signs `doc` (without a proof) with a `JsonWebSignature2020` proof naming
+/// `verification_method`: WHO's header, a DER signature, as GDHCN consumers check WHO's own.
+fn sign_document(
+    doc: &mut Map<String, Value>,
+    key: &SignerKey,
+    created: OffsetDateTime,
+    verification_method: &str,
+) -> Result<(), RenderError> {
+    let mut proof = Map::new();
+    proof.insert("type".into(), "JsonWebSignature2020".into());
+    proof.insert("created".into(), rfc3339(created).into());
+    proof.insert("proofPurpose".into(), "assertionMethod".into());
+    proof.insert("verificationMethod".into(), verification_method.into());
+    let header_b64 = b64url(HEADER.as_bytes());
+    let (input, _) =
+        signing_input(&header_b64, true, doc, &proof).map_err(|_| RenderError::Signing)?;
+    let raw = jose::sign_es256(key, &input)?;
+    let der = jose::ecdsa_raw_to_der(&raw).ok_or(RenderError::Signing)?;
+    proof.insert(
+        "jws".into(),
+        format!("{header_b64}..{}", b64url(&der)).into(),
+    );
+    doc.insert("proof".into(), Value::Object(proof));
+    Ok(())
+}
+
+/// Renders a signed DID document publishing `dscs` in WHO's GDHCN scheme (JSON-LD with
+/// [`context`], a `JsonWebSignature2020` proof over URDNA2015, see the module docs), as
+/// canonical JSON, with `version` / `expires` signed. The proof names `<did_id>#signer`;
+/// verifiers identify the signer by their pinned anchor, not by that name.
 pub fn render(
     did_id: &str,
     dscs: &[Vec<u8>],
@@ -338,25 +465,13 @@ pub fn render(
         .map(|(i, der)| method_for(did_id, i, der))
         .collect::<Result<Vec<_>, _>>()?;
     let mut doc = Map::new();
-    doc.insert("@context".into(), json!(CONTEXT));
+    doc.insert("@context".into(), context());
     doc.insert("id".into(), did_id.into());
     doc.insert("controller".into(), did_id.into());
     doc.insert("verificationMethod".into(), Value::Array(methods));
     doc.insert("version".into(), version.into());
     doc.insert("expires".into(), rfc3339(expires).into());
-    let header = json!({"alg": "ES256", "b64": false, "crit": ["b64"]});
-    let header_b64 = b64url(&canonical_json(&header));
-    let sig = jose::sign_es256(key, &signing_input(&header_b64, true, &doc))?;
-    doc.insert(
-        "proof".into(),
-        json!({
-            "type": "JsonWebSignature2020",
-            "created": rfc3339(created),
-            "proofPurpose": "assertionMethod",
-            "verificationMethod": format!("{did_id}#signer"),
-            "jws": format!("{header_b64}..{}", b64url(&sig)),
-        }),
-    );
+    sign_document(&mut doc, key, created, &format!("{did_id}#signer"))?;
     Ok(canonical_json(&Value::Object(doc)))
 }
 
@@ -404,23 +519,23 @@ mod tests {
             json!({"alg": "ES256"})
         };
         let header_b64 = b64url(header.to_string().as_bytes());
-        let mut sig = key
-            .sign(&signing_input(&header_b64, how.detached, &doc))
-            .unwrap();
+        let mut proof = Map::new();
+        proof.insert("type".into(), "JsonWebSignature2020".into());
+        proof.insert("created".into(), rfc3339(NOW).into());
+        proof.insert("nonce".into(), "V9DwRBGujv86258JM9hb2ESXlqSlktbj".into());
+        proof.insert("proofPurpose".into(), "assertionMethod".into());
+        proof.insert("verificationMethod".into(), how.method.into());
+        let (input, _) = signing_input(&header_b64, how.detached, &doc, &proof).unwrap();
+        let mut sig = key.sign(&input).unwrap();
         if how.der_signature {
             sig = jose::ecdsa_raw_to_der(&sig).unwrap();
         }
-        doc.insert(
-            "proof".into(),
-            json!({
-                "type": "JsonWebSignature2020",
-                "created": rfc3339(NOW),
-                "proofPurpose": "assertionMethod",
-                "verificationMethod": how.method,
-                "jws": format!("{header_b64}..{}", b64url(&sig)),
-            }),
+        proof.insert(
+            "jws".into(),
+            format!("{header_b64}..{}", b64url(&sig)).into(),
         );
-        // Pretty-printed on purpose: the proof covers the canonical form only.
+        doc.insert("proof".into(), Value::Object(proof));
+        // Pretty-printed on purpose: the proof covers the RDF, not the formatting.
         serde_json::to_vec_pretty(&doc).unwrap()
     }
 
@@ -530,10 +645,23 @@ mod tests {
             ListError::BadSignature
         );
         let mut added = doc.clone();
-        added.insert("extra".into(), true.into());
+        added.insert("alsoKnownAs".into(), "did:web:evil".into());
         assert_eq!(
             ingest(&serde_json::to_vec(&added).unwrap(), &c).unwrap_err(),
             ListError::BadSignature
+        );
+        // A member no context maps is not signed: adding it changes nothing that is read.
+        let mut unmapped = doc.clone();
+        unmapped.insert("extra".into(), true.into());
+        let got = ingest(&serde_json::to_vec(&unmapped).unwrap(), &c).unwrap();
+        assert_eq!(got.dscs.len(), 1);
+        // A document with a context that is not bundled is refused, never fetched.
+        let mut foreign = doc.clone();
+        foreign["@context"] = json!(["https://www.w3.org/ns/did/v1", "https://evil.example/ctx"]);
+        let err = ingest(&serde_json::to_vec(&foreign).unwrap(), &c).unwrap_err();
+        assert!(
+            matches!(&err, ListError::Malformed(m) if m.contains("https://evil.example/ctx")),
+            "{err:?}"
         );
         // No proof.
         let mut unsigned = doc.clone();
