@@ -421,6 +421,11 @@ fn method_for(did_id: &str, index: usize, der: &[u8]) -> Result<Value, RenderErr
     Ok(method)
 }
 
+/// Instants as WHO writes them (whole seconds; `xsd:dateTime` literals stay short).
+fn whole_seconds(t: OffsetDateTime) -> OffsetDateTime {
+    t.replace_nanosecond(0).unwrap_or(t)
+}
+
 /// Signs `doc` (without a proof) with a `JsonWebSignature2020` proof naming
 /// `verification_method`: WHO's header, a DER signature, as GDHCN consumers check WHO's own.
 fn sign_document(
@@ -431,7 +436,7 @@ fn sign_document(
 ) -> Result<(), RenderError> {
     let mut proof = Map::new();
     proof.insert("type".into(), "JsonWebSignature2020".into());
-    proof.insert("created".into(), rfc3339(created).into());
+    proof.insert("created".into(), rfc3339(whole_seconds(created)).into());
     proof.insert("proofPurpose".into(), "assertionMethod".into());
     proof.insert("verificationMethod".into(), verification_method.into());
     let header_b64 = b64url(HEADER.as_bytes());
@@ -470,7 +475,7 @@ pub fn render(
     doc.insert("controller".into(), did_id.into());
     doc.insert("verificationMethod".into(), Value::Array(methods));
     doc.insert("version".into(), version.into());
-    doc.insert("expires".into(), rfc3339(expires).into());
+    doc.insert("expires".into(), rfc3339(whole_seconds(expires)).into());
     sign_document(&mut doc, key, created, &format!("{did_id}#signer"))?;
     Ok(canonical_json(&Value::Object(doc)))
 }
