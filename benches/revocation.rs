@@ -1,6 +1,8 @@
 //! Criterion benchmark of revocation at scale: one million revoked hashes (1 000 batches of
 //! 1 000 entries, the EU maximum), parsed from batch JSON and indexed (`load_1m`), the memory
-//! the index holds per hash (printed once), and the lookup a verification adds (`lookup_*`).
+//! the index holds per hash (printed once), the lookup a verification adds (`lookup_*`), and
+//! the distribution-service layout of the million (Bloom filters and hash lists of every slice:
+//! `distribution_1m_50_kids`, and one kid holding all of them, `distribution_1m_one_kid`).
 //! Run: `cargo bench --bench revocation`.
 
 #![allow(
@@ -57,6 +59,36 @@ fn bench(c: &mut Criterion) {
             let (batches, _) = revocation::ingest(black_box(&bundle), "bench", now);
             revocation::index(&batches)
         })
+    });
+    let kids = std::collections::BTreeMap::new();
+    group.bench_function("distribution_1m_50_kids", |b| {
+        b.iter(|| revocation::distribution::build(black_box(&batches), &kids, now, None))
+    });
+    let one_kid: Vec<_> = batches
+        .iter()
+        .cloned()
+        .map(|mut b| {
+            b.kid = Some([1; 8]);
+            b
+        })
+        .collect();
+    let d = revocation::distribution::build(&one_kid, &kids, now, None);
+    let list = d.lists.values().next().unwrap();
+    let bytes: usize = list
+        .partitions
+        .iter()
+        .flat_map(|p| p.slices())
+        .map(|(_, s)| s.bloom.bytes.len() + s.hash_list.bytes.len())
+        .sum();
+    eprintln!(
+        "distribution, one kid: {} hashes, mode {}, {} partitions, {} bytes of slices",
+        d.hashes,
+        list.mode.name(),
+        list.partitions.len(),
+        bytes
+    );
+    group.bench_function("distribution_1m_one_kid", |b| {
+        b.iter(|| revocation::distribution::build(black_box(&one_kid), &kids, now, None))
     });
     group.finish();
     let kid = 7u64.to_be_bytes();

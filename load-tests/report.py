@@ -44,9 +44,12 @@ for r in runs:
 lines.append("")
 lines.append("`b_*` and `d_batch50` run with the result cache disabled (every request verifies); "
              "`c_hit_hotset` cycles over 20 certificates (cache hits); `e_mixed` is 60 % distinct valid, "
-             "25 % hot repeats, 10 % invalid, 5 % batches of 10; `f_*` is `b_miss_es256` with Redis "
-             "rate limiting on (one GCRA script call per request); `g_cache_fill` sends unique cheap "
-             "invalid texts to fill the cache. Batch CPU is per HTTP request (50 verifications).")
+             "25 % hot repeats, 10 % invalid, 5 % batches of 10; `f_*` is `b_miss_es256` with cluster-wide "
+             "quotas leased from a standalone Redis, from a 3-master Redis Cluster, and with Redis off again; "
+             "`h_*` is `b_miss_es256` on one worker; `i_two_instances` is two one-worker instances on one "
+             "Redis, driven together (one wrk thread and 32 connections per port; CPU of both servers); "
+             "`g_cache_fill` sends unique cheap invalid texts to fill the cache. Batch CPU is per HTTP "
+             "request (50 verifications).")
 lines.append("")
 if scale:
     lines += ["### Trust scale", "",
@@ -78,7 +81,23 @@ for alg, raw in (("es256", raw_es), ("ps256", raw_ps)):
               miss["cpu_us_per_request"], noop["cpu_us_per_request"] + raw, 1.25)
 hit = get("c_hit_hotset", 64) or get("c_hit_hotset", 16)
 if hit and noop:
-    ratio("server CPU per cache-hit verify vs no-op request", hit["cpu_us_per_request"], noop["cpu_us_per_request"], 1.3)
+    ratio("server CPU per cache-hit verify vs no-op request", hit["cpu_us_per_request"], noop["cpu_us_per_request"], 1.5)
+# Redis on vs off, one run: the off figure is the mean of the runs before and after.
+off = [r for r in (get("b_miss_es256", 64), get("f_miss_es256_redis_off_again", 64)) if r]
+if off:
+    off_cpu = sum(r["cpu_us_per_request"] for r in off) / len(off)
+    for name, label in (("f_miss_es256_redis_on", "standalone Redis"), ("f_miss_es256_redis_cluster", "Redis Cluster")):
+        on = get(name, 64)
+        if on:
+            ratio(f"server CPU per cache-miss ES256 verify, leased quotas on {label} vs Redis off", on["cpu_us_per_request"], off_cpu, 1.10)
+two_workers, one_worker = get("b_miss_es256", 64), get("h_miss_es256_one_worker", 64)
+if two_workers and one_worker:
+    lines.append(f"- throughput, two workers vs one (cache-miss ES256, 64 connections): {two_workers['rps']:.0f} / {one_worker['rps']:.0f} req/s")
+    lines.append(f"  ratio: {two_workers['rps'] / one_worker['rps']:.2f} (scaling; 2 cores shared with the load generator)")
+pair = get("i_two_instances", 64)
+if pair and one_worker:
+    lines.append(f"- throughput, two one-worker instances on one Redis vs one one-worker instance: {pair['rps']:.0f} / {one_worker['rps']:.0f} req/s")
+    lines.append(f"  ratio: {pair['rps'] / one_worker['rps']:.2f} (scale-out; CPU per request {pair['cpu_us_per_request']:.1f} vs {one_worker['cpu_us_per_request']:.1f} µs)")
 for alg in ("es256", "ps256"):
     m = get(f"b_miss_{alg}", 64)
     if m:
@@ -118,5 +137,8 @@ os.unlink(data.name)
 
 md_path = os.path.join(out_dir, "RESULTS.md")
 md = open(md_path).read()
-head = md.split("## Load tests")[0].rstrip() + "\n\n"
-open(md_path, "w").write(head + "\n".join(lines))
+# Replace the "## Load tests" section only; the hand-written sections after it stay.
+head, _, rest = md.partition("## Load tests")
+tail = rest.split("\n## ", 1)
+after = "\n\n## " + tail[1] if len(tail) == 2 else "\n"
+open(md_path, "w").write(head.rstrip() + "\n\n" + "\n".join(lines).rstrip() + after)

@@ -286,6 +286,19 @@ impl Settings {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(url) = &self.redis_url {
+            crate::redis::Target::parse(url).map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        }
+        if self.redis_prefix.is_empty()
+            || !self
+                .redis_prefix
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        {
+            return Err(ConfigError::Invalid(
+                "redis_prefix must be letters, digits, '-', '_' or '.' (it becomes the hash tag of the shared keys)".into(),
+            ));
+        }
         for (name, tier) in &self.tiers {
             if tier.per_second == 0 || tier.burst == 0 {
                 return Err(ConfigError::Invalid(format!(

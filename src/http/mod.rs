@@ -6,6 +6,7 @@ pub mod auth;
 pub mod cache;
 pub mod conditional;
 pub mod conn_limit;
+pub mod distribution;
 pub mod dto;
 pub mod error;
 pub mod metrics;
@@ -37,7 +38,7 @@ pub struct AppState {
     pub limiter: rate_limit::Limiter,
     pub cache: cache::ResultCache,
     /// Set once the first Redis connection succeeds (the manager reconnects by itself).
-    pub redis: Arc<OnceLock<redis::aio::ConnectionManager>>,
+    pub redis: Arc<OnceLock<crate::redis::Conn>>,
     /// The trust runtime (snapshot in force, sources, store, app-sync ledger); HTTP only
     /// reads it.
     pub trust: Arc<crate::trust::live::Live>,
@@ -45,6 +46,10 @@ pub struct AppState {
     pub publication: arc_swap::ArcSwapOption<crate::trust::publish::Published>,
     /// The business rules in force in the business-rule service protocol, signed.
     pub rules_publication: arc_swap::ArcSwapOption<rules::RulesPublication>,
+    /// The revocations in force laid out for the distribution service protocol.
+    pub distribution: arc_swap::ArcSwapOption<distribution::Cached>,
+    /// Held while that layout is built (one build at a time).
+    pub distribution_build: tokio::sync::Mutex<()>,
 }
 
 impl AppState {
@@ -52,7 +57,7 @@ impl AppState {
     pub fn new(
         settings: Settings,
         snapshot: Option<TrustSnapshot>,
-        redis: Option<redis::aio::ConnectionManager>,
+        redis: Option<crate::redis::Conn>,
     ) -> AppState {
         AppState::with_sources(settings, snapshot, redis, Vec::new())
     }
@@ -61,7 +66,7 @@ impl AppState {
     pub fn with_sources(
         settings: Settings,
         snapshot: Option<TrustSnapshot>,
-        redis: Option<redis::aio::ConnectionManager>,
+        redis: Option<crate::redis::Conn>,
         sources: Vec<crate::trust::sources::SourceConfig>,
     ) -> AppState {
         let limits = Limits {
@@ -84,6 +89,8 @@ impl AppState {
             trust: Arc::new(trust),
             publication: arc_swap::ArcSwapOption::empty(),
             rules_publication: arc_swap::ArcSwapOption::empty(),
+            distribution: arc_swap::ArcSwapOption::empty(),
+            distribution_build: tokio::sync::Mutex::new(()),
             clients: auth::Clients::from_settings(&settings),
             limiter: rate_limit::Limiter::new(
                 &settings.tiers,
@@ -125,6 +132,31 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(
             "/revocation-list/{batch_id}",
             web::get().to(revocation::batch),
+        )
+        .route("/lists", web::get().to(distribution::lists))
+        .route(
+            "/lists/{kid}/partitions",
+            web::get().to(distribution::partitions),
+        )
+        .route(
+            "/lists/{kid}/partitions/{id}",
+            web::get().to(distribution::partition),
+        )
+        .route(
+            "/lists/{kid}/partitions/{id}/slices",
+            web::post().to(distribution::partition_slices),
+        )
+        .route(
+            "/lists/{kid}/partitions/{id}/chunks/{cid}/slices",
+            web::get().to(distribution::chunk_slices),
+        )
+        .route(
+            "/lists/{kid}/partitions/{id}/chunks/{cid}/slices",
+            web::post().to(distribution::chunk_slices_post),
+        )
+        .route(
+            "/lists/{kid}/partitions/{id}/chunks/{cid}/slices/{sid}",
+            web::get().to(distribution::slice),
         )
         .route("/rules", web::get().to(rules::list))
         .route("/rules/{country}", web::get().to(rules::by_country))

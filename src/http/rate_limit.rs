@@ -82,7 +82,7 @@ struct Lease {
 /// Local and cluster-wide limiters.
 pub struct Limiter {
     tiers: HashMap<String, (Tier, Arc<Keyed>)>,
-    redis: Arc<OnceLock<redis::aio::ConnectionManager>>,
+    redis: Arc<OnceLock<crate::redis::Conn>>,
     script: redis::Script,
     prefix: String,
     leases: std::sync::Mutex<HashMap<String, Lease>>,
@@ -91,7 +91,7 @@ pub struct Limiter {
 impl Limiter {
     pub fn new(
         tiers: &HashMap<String, Tier>,
-        redis: Arc<OnceLock<redis::aio::ConnectionManager>>,
+        redis: Arc<OnceLock<crate::redis::Conn>>,
         prefix: &str,
     ) -> Limiter {
         let tiers = tiers

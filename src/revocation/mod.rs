@@ -5,6 +5,8 @@
 //! shared through Redis inside the snapshot, an index in the snapshot in force
 //! ([`crate::hcert::revocation::Index`]) that the policy stage reads (`REVOKED`).
 
+pub mod distribution;
+pub mod filters;
 pub mod gateway;
 pub mod own;
 

@@ -46,7 +46,7 @@ impl Live {
         data_dir: &Path,
         redis_url: Option<String>,
         redis_prefix: &str,
-        redis: Arc<OnceLock<redis::aio::ConnectionManager>>,
+        redis: Arc<OnceLock<crate::redis::Conn>>,
         snapshot: Option<TrustSnapshot>,
         sources: Vec<SourceConfig>,
     ) -> Live {
@@ -301,8 +301,10 @@ pub fn spawn(state: std::sync::Arc<Live>) {
 async fn follow(state: std::sync::Arc<Live>, url: String) {
     use futures_util::StreamExt;
     let channel = state.sources.store.channel();
+    let mut attempt = 0usize;
     loop {
-        let subscribed = crate::redis::subscribe(&url, &channel).await;
+        let subscribed = crate::redis::subscribe(&url, &channel, attempt).await;
+        attempt = attempt.wrapping_add(1);
         if let Some(mut pubsub) = subscribed {
             let mut messages = pubsub.on_message();
             while messages.next().await.is_some() {

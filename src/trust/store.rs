@@ -204,7 +204,7 @@ pub enum Lock {
 
 /// The layered store.
 pub struct Store {
-    redis: Arc<OnceLock<redis::aio::ConnectionManager>>,
+    redis: Arc<OnceLock<crate::redis::Conn>>,
     prefix: String,
     disk: Option<PathBuf>,
     memory: Mutex<Memory>,
@@ -238,7 +238,7 @@ impl Store {
     /// `redis` may be empty (not configured, or not connected yet); `disk` is the directory
     /// for local copies (`None`: memory only).
     pub fn new(
-        redis: Arc<OnceLock<redis::aio::ConnectionManager>>,
+        redis: Arc<OnceLock<crate::redis::Conn>>,
         prefix: &str,
         disk: Option<PathBuf>,
     ) -> Store {
@@ -251,8 +251,11 @@ impl Store {
         }
     }
 
+    /// Every key of the shared trust state carries the hash tag `{prefix}`: on a Redis
+    /// Cluster they live in one slot, so the snapshot's `MULTI` (snapshot, version, announce)
+    /// and the scripts that touch several keys work there as on one server.
     fn key(&self, name: &str) -> String {
-        format!("{}:trust:{name}", self.prefix)
+        format!("{{{}}}:trust:{name}", self.prefix)
     }
 
     /// The pub/sub channel announcing new snapshots.
@@ -260,7 +263,7 @@ impl Store {
         self.key("updates")
     }
 
-    fn conn(&self) -> Option<redis::aio::ConnectionManager> {
+    fn conn(&self) -> Option<crate::redis::Conn> {
         let paused = self
             .down_until
             .lock()

@@ -30,7 +30,7 @@ use super::trust::{
 
 /// What the load generator saw, by class.
 #[derive(Default)]
-struct Tally {
+pub struct Tally {
     sent: AtomicU64,
     ok: AtomicU64,
     server_errors: AtomicU64,
@@ -71,7 +71,7 @@ impl Tally {
 
     /// The targets of every scenario: nothing lost, nothing wrong.
     /// `reroutes`: whether an instance may refuse connections in this scenario.
-    fn assert_clean(&self, min_sent: u64, reroutes: bool) {
+    pub fn assert_clean(&self, min_sent: u64, reroutes: bool) {
         let g = |c: &AtomicU64| c.load(Ordering::Relaxed);
         assert!(g(&self.sent) >= min_sent, "the load generator barely ran");
         if !reroutes {
@@ -90,7 +90,7 @@ impl Tally {
 }
 
 /// A running load generator: four tasks, round-robin over the two targets.
-struct Load {
+pub struct Load {
     tally: Arc<Tally>,
     stop: Arc<AtomicBool>,
     workers: Vec<tokio::task::JoinHandle<()>>,
@@ -100,7 +100,11 @@ impl Load {
     /// Sends `cases` (QR text, expected `valid`) in turn to `targets` (base URLs), 10 ms apart
     /// per task. With `fresh_connections` every request opens its own connection (what a
     /// balancer routes); otherwise a keep-alive pool is used.
-    fn start(targets: [String; 2], cases: Vec<(String, bool)>, fresh_connections: bool) -> Load {
+    pub fn start(
+        targets: [String; 2],
+        cases: Vec<(String, bool)>,
+        fresh_connections: bool,
+    ) -> Load {
         let tally = Arc::new(Tally::default());
         tally
             .reroute_resets
@@ -136,7 +140,7 @@ impl Load {
         }
     }
 
-    async fn finish(self, name: &str) -> Arc<Tally> {
+    pub async fn finish(self, name: &str) -> Arc<Tally> {
         self.stop.store(true, Ordering::Relaxed);
         for w in self.workers {
             w.await.unwrap();

@@ -120,24 +120,44 @@ async fn three_instances(per_second: u32, burst: u32) -> (Redis, Vec<TestApp>) {
 
 #[tokio::test]
 async fn leased_quotas_hold_the_cluster_bound_at_the_limit() {
-    // 200/s, burst 20 (leases of 10): three instances hammered far past the quota.
-    let (_redis, apps) = three_instances(200, 20).await;
+    // 50/s, burst 10 (leases of 2): three instances hammered far past the quota by eight
+    // concurrent callers.
+    let (_redis, apps) = three_instances(50, 10).await;
+    let apps = std::sync::Arc::new(apps);
     let started = std::time::Instant::now();
+    let callers: Vec<_> = (0..8u64)
+        .map(|c| {
+            let apps = std::sync::Arc::clone(&apps);
+            tokio::spawn(async move {
+                let mut ok = 0u64;
+                for i in 0..25u64 {
+                    let app = &apps[((c + i) % 3) as usize];
+                    if hit(app, KEY_LIMITED).await.status() == StatusCode::OK {
+                        ok += 1;
+                    }
+                }
+                ok
+            })
+        })
+        .collect();
     let mut ok = 0u64;
-    for i in 0..150u64 {
-        if hit(&apps[(i % 3) as usize], KEY_LIMITED).await.status() == StatusCode::OK {
-            ok += 1;
-        }
+    for c in callers {
+        ok += c.await.unwrap();
     }
     let elapsed = started.elapsed().as_secs_f64();
     // The bound of the module docs: burst + rate × (elapsed + one lease lifetime).
-    let bound = 20.0 + 200.0 * (elapsed + 1.0);
+    let bound = 10.0 + 50.0 * (elapsed + 1.0);
     assert!(
         (ok as f64) <= bound,
-        "admitted {ok} in {elapsed:.2}s, bound {bound:.0}"
+        "admitted {ok} of 200 in {elapsed:.2}s, bound {bound:.0}"
     );
-    assert!(ok >= 20, "the burst is admitted: {ok}");
-    assert!(ok < 150, "the quota refused some: {ok}");
+    assert!(ok >= 10, "the burst is admitted: {ok}");
+    // Within the bound and the bound below 200: the quota refused some (a machine so slow
+    // that 200 requests take 2.8 s could admit them all, legitimately).
+    assert!(
+        ok < 200 || elapsed > 2.8,
+        "the quota refused none: {ok} in {elapsed:.2}s"
+    );
 }
 
 #[tokio::test]

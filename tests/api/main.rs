@@ -8,7 +8,9 @@
 )]
 
 mod abuse;
+mod distribution;
 mod faults;
+mod ha;
 mod helpers;
 mod limits;
 mod openapi;

@@ -281,7 +281,7 @@ pub fn spawn_instance(settings: Settings, sources: Vec<SourceConfig>) -> TestApp
 }
 
 /// Every (token, kid) an app receives paging `/signercertificateUpdate` to 204.
-async fn tokens(app: &TestApp) -> Vec<(u64, String)> {
+pub async fn tokens(app: &TestApp) -> Vec<(u64, String)> {
     let client = http_client();
     let mut out = Vec::new();
     let mut token = 0u64;
