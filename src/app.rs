@@ -136,10 +136,11 @@ impl Application {
 
 /// Brings an instance's trust up: see the module docs.
 pub async fn bring_up_trust(state: &Arc<AppState>) -> Result<(), StartError> {
-    if let Some(url) = state.settings.redis_url.clone()
+    if let Some(deployment) = crate::redis::Deployment::from_settings(&state.settings)
         && state.redis.get().is_none()
     {
-        crate::redis::connect_once(&url, &state.redis, std::time::Duration::from_secs(2)).await;
+        crate::redis::connect_once(&deployment, &state.redis, std::time::Duration::from_secs(2))
+            .await;
     }
     state.trust.bootstrap().await;
     let local = development_keys(&state.settings, &state.trust.sources)?;

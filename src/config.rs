@@ -145,6 +145,12 @@ pub struct Settings {
     /// rules of destinations and invalidation rules of issuers, trusted by configuration.
     pub rules_dir: Option<PathBuf>,
     pub redis_url: Option<String>,
+    /// PEM file of the CAs that alone are trusted for `rediss` connections (default: the
+    /// platform's roots).
+    pub redis_tls_ca: Option<PathBuf>,
+    /// The certificates of `redis_tls_ca`, read and checked by [`Settings::load_redis_tls_ca`].
+    #[serde(skip)]
+    pub redis_tls_ca_pem: Option<std::sync::Arc<Vec<u8>>>,
     /// Worker threads (default: number of CPUs).
     pub workers: Option<usize>,
     /// Tier used for requests without an API key; `None` requires a key everywhere.
@@ -195,6 +201,8 @@ impl Default for Settings {
             sources_file: None,
             rules_dir: None,
             redis_url: None,
+            redis_tls_ca: None,
+            redis_tls_ca_pem: None,
             workers: None,
             anonymous_tier: Some("anonymous".to_owned()),
             tiers,
@@ -227,7 +235,38 @@ impl Settings {
         };
         s.apply_env(|name| std::env::var(name).ok())?;
         s.validate()?;
+        s.load_redis_tls_ca()?;
         Ok(s)
+    }
+
+    /// Reads `redis_tls_ca` (at most 1 MiB) and checks that it holds PEM certificates only.
+    pub fn load_redis_tls_ca(&mut self) -> Result<(), ConfigError> {
+        use rustls_pki_types::pem::PemObject;
+        let Some(path) = &self.redis_tls_ca else {
+            self.redis_tls_ca_pem = None;
+            return Ok(());
+        };
+        let invalid =
+            |why: &str| ConfigError::Invalid(format!("redis_tls_ca {}: {why}", path.display()));
+        let mut bytes = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|f| {
+                std::io::Read::read_to_end(&mut std::io::Read::take(f, (1 << 20) + 1), &mut bytes)
+            })
+            .map_err(|e| invalid(&e.to_string()))?;
+        if bytes.len() > 1 << 20 {
+            return Err(invalid("larger than 1 MiB"));
+        }
+        let certs: Result<Vec<_>, _> =
+            rustls_pki_types::CertificateDer::pem_slice_iter(&bytes).collect();
+        match certs {
+            Ok(c) if !c.is_empty() => {
+                self.redis_tls_ca_pem = Some(std::sync::Arc::new(bytes));
+                Ok(())
+            }
+            Ok(_) => Err(invalid("no PEM certificate in the file")),
+            Err(_) => Err(invalid("not a PEM certificate file")),
+        }
     }
 
     /// The business-rules folder in effect.
@@ -256,6 +295,9 @@ impl Settings {
         }
         if let Some(v) = get("DCCGW_REDIS_URL").or_else(|| get("REDIS_URL")) {
             self.redis_url = (!v.is_empty()).then_some(v);
+        }
+        if let Some(v) = get("DCCGW_REDIS_TLS_CA") {
+            self.redis_tls_ca = (!v.is_empty()).then(|| v.into());
         }
         if let Some(v) = get("DCCGW_WORKERS") {
             self.workers = Some(v.parse().map_err(|_| ConfigError::Env {

@@ -9,7 +9,8 @@
 //! `user:pass` authenticates to the data nodes (the primary, the cluster nodes); Sentinels
 //! that require their own password take `sentinel_username` / `sentinel_password`. The `s` in
 //! `rediss` turns on TLS for every connection of the deployment (sentinels included), verified
-//! against the platform's roots (rustls).
+//! against the platform's roots (rustls), or only against the CAs of `redis_tls_ca` (a PEM
+//! file) when it is set — a private CA, as Redis deployments usually have.
 //!
 //! [`Conn`] hides the difference from every caller: it is a cheap clone, speaks
 //! [`redis::aio::ConnectionLike`] and reconnects by itself.
@@ -45,6 +46,49 @@ const SENTINEL_POLL: Duration = Duration::from_secs(1);
 const MAX_URL: usize = 4096;
 /// Most nodes (sentinels or cluster seeds) in one URL.
 const MAX_NODES: usize = 64;
+
+/// Where Redis is and how to trust its TLS certificates: `redis_url` and `redis_tls_ca`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deployment {
+    pub url: String,
+    /// PEM CA certificates that alone are trusted for `rediss` (None: the platform's roots).
+    pub tls_ca: Option<Arc<Vec<u8>>>,
+}
+
+impl Deployment {
+    /// The deployment the settings name (None without `redis_url`). The CA file was read and
+    /// checked when the settings were loaded.
+    pub fn from_settings(s: &crate::config::Settings) -> Option<Deployment> {
+        let url = s.redis_url.clone()?;
+        let tls_ca = s.redis_tls_ca_pem.clone();
+        Some(Deployment { url, tls_ca })
+    }
+
+    /// A deployment without a pinned CA.
+    pub fn url(url: &str) -> Deployment {
+        Deployment {
+            url: url.to_owned(),
+            tls_ca: None,
+        }
+    }
+
+    fn certificates(&self) -> Option<redis::TlsCertificates> {
+        self.tls_ca.as_ref().map(|pem| redis::TlsCertificates {
+            client_tls: None,
+            root_cert: Some(pem.to_vec()),
+        })
+    }
+
+    /// A client for one node URL of this deployment.
+    fn client(&self, node: &str) -> redis::RedisResult<redis::Client> {
+        match self.certificates() {
+            Some(certs) if node.starts_with("rediss:") => {
+                redis::Client::build_with_tls(node, certs)
+            }
+            _ => redis::Client::open(node),
+        }
+    }
+}
 
 /// A parsed `redis_url`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -205,6 +249,7 @@ pub enum Conn {
 /// The primary a sentinel deployment has in force, followed by a watcher task.
 pub struct Primary {
     target: SentinelTarget,
+    deployment: Deployment,
     current: arc_swap::ArcSwapOption<(String, redis::aio::ConnectionManager)>,
     /// Wakes the watcher after a failed command.
     stale: Arc<tokio::sync::Notify>,
@@ -290,8 +335,8 @@ impl ConnectionLike for Conn {
     }
 }
 
-async fn manager(url: &str) -> Option<redis::aio::ConnectionManager> {
-    let client = redis::Client::open(url).ok()?;
+async fn manager(d: &Deployment, url: &str) -> Option<redis::aio::ConnectionManager> {
+    let client = d.client(url).ok()?;
     let config = redis::aio::ConnectionManagerConfig::new()
         .set_connection_timeout(Some(CONNECT_TIMEOUT))
         .set_response_timeout(Some(RESPONSE_TIMEOUT));
@@ -299,8 +344,13 @@ async fn manager(url: &str) -> Option<redis::aio::ConnectionManager> {
 }
 
 /// One command on a short-lived connection to `url`, within `budget`.
-async fn ask<T: redis::FromRedisValue>(url: &str, cmd: &redis::Cmd, budget: Duration) -> Option<T> {
-    let client = redis::Client::open(url).ok()?;
+async fn ask<T: redis::FromRedisValue>(
+    d: &Deployment,
+    url: &str,
+    cmd: &redis::Cmd,
+    budget: Duration,
+) -> Option<T> {
+    let client = d.client(url).ok()?;
     let asked = async {
         let config = redis::AsyncConnectionConfig::new()
             .set_connection_timeout(Some(budget))
@@ -315,19 +365,19 @@ async fn ask<T: redis::FromRedisValue>(url: &str, cmd: &redis::Cmd, budget: Dura
 }
 
 /// The primary's URL as the sentinels name it, checked with `ROLE` on the node.
-async fn resolve_primary(target: &SentinelTarget) -> Option<String> {
+async fn resolve_primary(d: &Deployment, target: &SentinelTarget) -> Option<String> {
     let mut question = redis::cmd("SENTINEL");
     question.arg("get-master-addr-by-name").arg(&target.master);
     for sentinel in &target.sentinels {
         let Some((host, port)) =
-            ask::<Option<(String, u16)>>(sentinel, &question, SENTINEL_TIMEOUT)
+            ask::<Option<(String, u16)>>(d, sentinel, &question, SENTINEL_TIMEOUT)
                 .await
                 .flatten()
         else {
             continue;
         };
         let url = target.node_url(&host, port);
-        let role = ask::<redis::Value>(&url, &redis::cmd("ROLE"), SENTINEL_TIMEOUT).await;
+        let role = ask::<redis::Value>(d, &url, &redis::cmd("ROLE"), SENTINEL_TIMEOUT).await;
         let is_master = match role {
             Some(redis::Value::Array(items)) => matches!(
                 items.first(),
@@ -344,13 +394,13 @@ async fn resolve_primary(target: &SentinelTarget) -> Option<String> {
 
 /// Points `primary` at the primary the sentinels name now; true when one is in force.
 async fn follow_primary(primary: &Primary) -> bool {
-    let Some(url) = resolve_primary(&primary.target).await else {
+    let Some(url) = resolve_primary(&primary.deployment, &primary.target).await else {
         return primary.current.load().is_some();
     };
     if primary.current.load().as_ref().is_some_and(|c| c.0 == url) {
         return true;
     }
-    let Some(m) = tokio::time::timeout(CONNECT_TIMEOUT * 2, manager(&url))
+    let Some(m) = tokio::time::timeout(CONNECT_TIMEOUT * 2, manager(&primary.deployment, &url))
         .await
         .ok()
         .flatten()
@@ -387,13 +437,17 @@ fn watch(primary: Weak<Primary>, stale: Arc<tokio::sync::Notify>) {
 }
 
 /// Connects to the deployment `url` names (one attempt per node, bounded by the timeouts).
-pub async fn connect(url: &str) -> Option<Conn> {
+pub async fn connect(d: &Deployment) -> Option<Conn> {
     // `rediss` goes through rustls, which needs a process-wide provider: ring, as everywhere.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    match Target::parse(url).ok()? {
-        Target::Standalone(u) => manager(&u).await.map(Conn::Single),
+    match Target::parse(&d.url).ok()? {
+        Target::Standalone(u) => manager(d, &u).await.map(Conn::Single),
         Target::Cluster(nodes) => {
-            let client = redis::cluster::ClusterClientBuilder::new(nodes)
+            let mut builder = redis::cluster::ClusterClientBuilder::new(nodes);
+            if let Some(certs) = d.certificates() {
+                builder = builder.certs(certs);
+            }
+            let client = builder
                 .connection_timeout(CONNECT_TIMEOUT)
                 .response_timeout(RESPONSE_TIMEOUT)
                 .retries(3)
@@ -407,6 +461,7 @@ pub async fn connect(url: &str) -> Option<Conn> {
             let stale = Arc::new(tokio::sync::Notify::new());
             let primary = Arc::new(Primary {
                 target,
+                deployment: d.clone(),
                 current: arc_swap::ArcSwapOption::empty(),
                 stale: Arc::clone(&stale),
             });
@@ -420,8 +475,8 @@ pub async fn connect(url: &str) -> Option<Conn> {
 }
 
 /// One bounded attempt to connect to Redis (start-up: the stored snapshot comes first).
-pub async fn connect_once(url: &str, cell: &OnceLock<Conn>, budget: Duration) -> bool {
-    match tokio::time::timeout(budget, connect(url)).await {
+pub async fn connect_once(d: &Deployment, cell: &OnceLock<Conn>, budget: Duration) -> bool {
+    match tokio::time::timeout(budget, connect(d)).await {
         Ok(Some(conn)) => {
             let _ = cell.set(conn);
             tracing::info!("redis connected");
@@ -432,10 +487,10 @@ pub async fn connect_once(url: &str, cell: &OnceLock<Conn>, budget: Duration) ->
 }
 
 /// Connects to Redis in the background, retrying until it answers.
-pub fn connect_in_background(url: String, cell: Arc<OnceLock<Conn>>) {
+pub fn connect_in_background(d: Deployment, cell: Arc<OnceLock<Conn>>) {
     tokio::task::spawn_local(async move {
         loop {
-            if connect_once(&url, &cell, Duration::from_secs(2)).await {
+            if connect_once(&d, &cell, Duration::from_secs(2)).await {
                 return;
             }
             tracing::warn!("redis not reachable yet; local rate limits only, retrying");
@@ -447,13 +502,17 @@ pub fn connect_in_background(url: String, cell: Arc<OnceLock<Conn>>) {
 /// A dedicated pub/sub connection subscribed to `channel` (bounded: 2 s per node); `None`
 /// when no node answers (the caller retries). `attempt` rotates over a cluster's seed nodes
 /// so a dead node is not asked forever.
-pub async fn subscribe(url: &str, channel: &str, attempt: usize) -> Option<redis::aio::PubSub> {
-    let node = match Target::parse(url).ok()? {
+pub async fn subscribe(
+    d: &Deployment,
+    channel: &str,
+    attempt: usize,
+) -> Option<redis::aio::PubSub> {
+    let node = match Target::parse(&d.url).ok()? {
         Target::Standalone(u) => u,
         Target::Cluster(nodes) => nodes.get(attempt % nodes.len().max(1))?.clone(),
-        Target::Sentinel(t) => resolve_primary(&t).await?,
+        Target::Sentinel(t) => resolve_primary(d, &t).await?,
     };
-    let client = redis::Client::open(node).ok()?;
+    let client = d.client(&node).ok()?;
     let mut pubsub = tokio::time::timeout(Duration::from_secs(2), client.get_async_pubsub())
         .await
         .ok()?

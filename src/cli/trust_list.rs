@@ -228,8 +228,8 @@ pub fn export(args: &ExportArgs) -> Result<(), String> {
     let rt = runtime()?;
     let record = rt.block_on(async {
         let cell = std::sync::Arc::new(std::sync::OnceLock::new());
-        if let Some(url) = &settings.redis_url {
-            crate::redis::connect_once(url, &cell, Duration::from_secs(2)).await;
+        if let Some(deployment) = crate::redis::Deployment::from_settings(&settings) {
+            crate::redis::connect_once(&deployment, &cell, Duration::from_secs(2)).await;
         }
         let store = crate::trust::store::Store::new(
             cell,

@@ -163,6 +163,11 @@ pub enum DecodeError {
     MissingPrefix,
     #[error("the QR text uses an unsupported HCERT version prefix (only \"HC1:\" is supported)")]
     UnsupportedVersion,
+    /// Another family of health pass, recognised by its framing (see `prefix::other_pass`).
+    #[error(
+        "the QR code is {0}, not an EU Digital COVID Certificate (\"HC1:\"): this gateway verifies EU DCC and WHO DDCC in HC1 framing only"
+    )]
+    OtherPass(&'static str),
     #[error("the QR text is longer than the limit of a QR code (8 192 characters by default)")]
     QrTooLong,
     #[error("invalid Base45: character at offset {offset} is outside the alphabet")]
@@ -200,9 +205,9 @@ pub enum DecodeError {
 impl Coded for DecodeError {
     fn code(&self) -> ErrorCode {
         match self {
-            DecodeError::MissingPrefix | DecodeError::UnsupportedVersion => {
-                ErrorCode::PrefixInvalid
-            }
+            DecodeError::MissingPrefix
+            | DecodeError::UnsupportedVersion
+            | DecodeError::OtherPass(_) => ErrorCode::PrefixInvalid,
             DecodeError::Base45Char { .. }
             | DecodeError::Base45Length
             | DecodeError::Base45Overflow { .. } => ErrorCode::Base45Invalid,

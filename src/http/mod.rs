@@ -79,7 +79,7 @@ impl AppState {
         }
         let trust = crate::trust::live::Live::new(
             &settings.data_dir,
-            settings.redis_url.clone(),
+            crate::redis::Deployment::from_settings(&settings),
             &settings.redis_prefix,
             Arc::clone(&cell),
             snapshot,
@@ -193,10 +193,10 @@ pub fn start(
         .settings
         .workers
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from));
-    if let Some(url) = state.settings.redis_url.clone()
+    if let Some(deployment) = crate::redis::Deployment::from_settings(&state.settings)
         && state.redis.get().is_none()
     {
-        crate::redis::connect_in_background(url, Arc::clone(&state.redis));
+        crate::redis::connect_in_background(deployment, Arc::clone(&state.redis));
     }
     let housekeeping = Arc::clone(&state);
     actix_web::rt::spawn(async move {

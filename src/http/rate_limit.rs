@@ -13,8 +13,9 @@
 //! expire unused (at most one block per instance per second). Small tiers (under 40/s) lease
 //! one token at a time, which is exactly the per-request check.
 //!
-//! If Redis is unreachable or slow (> 50 ms) the cluster check is skipped: the local limiter
-//! still applies and verification goes on. Answers carry `RateLimit-Limit`,
+//! If Redis is unreachable, slow (> 50 ms) or answers the script with an error, the cluster
+//! check is skipped for [`REDIS_PAUSE`] (no request waits on, or pays for, a Redis that is
+//! failing): the local limiter still applies and verification goes on. Answers carry `RateLimit-Limit`,
 //! `RateLimit-Remaining` and `RateLimit-Reset` (seconds); a 429 also carries `Retry-After`.
 
 use std::collections::HashMap;
@@ -86,6 +87,17 @@ pub struct Limiter {
     script: redis::Script,
     prefix: String,
     leases: std::sync::Mutex<HashMap<String, Lease>>,
+    /// After a failed script call, the cluster check is skipped until this instant.
+    paused_until: std::sync::Mutex<Option<std::time::Instant>>,
+}
+
+/// How long the cluster check is skipped after a failed script call.
+pub const REDIS_PAUSE: Duration = Duration::from_secs(1);
+
+/// The GCRA emission interval of `per_second`, in whole microseconds, never 0 (a tier above
+/// 1 000 000/s is limited at 1 000 000/s: the script divides by it).
+fn interval_us(per_second: u32) -> u64 {
+    (1_000_000 / u64::from(per_second.max(1))).max(1)
 }
 
 impl Limiter {
@@ -111,6 +123,7 @@ impl Limiter {
             script: redis::Script::new(LEASE_LUA),
             prefix: prefix.to_owned(),
             leases: std::sync::Mutex::new(HashMap::new()),
+            paused_until: std::sync::Mutex::new(None),
         }
     }
 
@@ -170,8 +183,17 @@ impl Limiter {
         if let Some(allowance) = self.spend_lease(&caller.key, tier) {
             return Some(Ok(allowance));
         }
+        let paused = self
+            .paused_until
+            .lock()
+            .ok()
+            .and_then(|g| *g)
+            .is_some_and(|t| std::time::Instant::now() < t);
+        if paused {
+            return None;
+        }
         let mut conn = redis.clone();
-        let interval_us = 1_000_000 / u64::from(tier.per_second.max(1));
+        let interval_us = interval_us(tier.per_second);
         let key = format!("{}:rl:{}", self.prefix, caller.key);
         let block = lease_block(tier);
         let mut invocation = self.script.key(key);
@@ -180,8 +202,21 @@ impl Limiter {
         let (granted, remaining, micros) =
             match tokio::time::timeout(Duration::from_millis(50), call).await {
                 Ok(Ok(v)) => v,
-                _ => {
+                failed => {
                     crate::http::metrics::METRICS.redis_errors.inc();
+                    if let Ok(mut g) = self.paused_until.lock() {
+                        if g.is_none_or(|t| std::time::Instant::now() >= t) {
+                            let why = match &failed {
+                                Ok(Err(e)) => format!("{:?}", e.kind()),
+                                _ => "timeout".to_owned(),
+                            };
+                            tracing::warn!(
+                                reason = %why,
+                                "cluster quota check failed; local limits only for 1 s"
+                            );
+                        }
+                        *g = Some(std::time::Instant::now() + REDIS_PAUSE);
+                    }
                     return None;
                 }
             };

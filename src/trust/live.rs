@@ -36,7 +36,7 @@ pub struct Live {
     /// Files of the local rules folder refused by the last load, with their reasons.
     pub rules_rejected: Mutex<Vec<crate::rules::source::Rejected>>,
     data_dir: PathBuf,
-    redis_url: Option<String>,
+    redis: Option<crate::redis::Deployment>,
 }
 
 impl Live {
@@ -44,7 +44,7 @@ impl Live {
     /// connected later) under `redis_prefix`.
     pub fn new(
         data_dir: &Path,
-        redis_url: Option<String>,
+        deployment: Option<crate::redis::Deployment>,
         redis_prefix: &str,
         redis: Arc<OnceLock<crate::redis::Conn>>,
         snapshot: Option<TrustSnapshot>,
@@ -59,7 +59,7 @@ impl Live {
             rules_rejected: Mutex::new(Vec::new()),
             stale: arc_swap::ArcSwap::from_pointee(BTreeSet::new()),
             data_dir: data_dir.to_path_buf(),
-            redis_url,
+            redis: deployment,
         }
     }
 
@@ -291,19 +291,19 @@ pub fn spawn(state: std::sync::Arc<Live>) {
             ticks = ticks.wrapping_add(1);
         }
     });
-    if let Some(url) = state.redis_url.clone() {
+    if let Some(deployment) = state.redis.clone() {
         let follower = std::sync::Arc::clone(&state);
-        tokio::task::spawn_local(async move { follow(follower, url).await });
+        tokio::task::spawn_local(async move { follow(follower, deployment).await });
     }
 }
 
 /// Subscribes to snapshot announcements, reconnecting forever.
-async fn follow(state: std::sync::Arc<Live>, url: String) {
+async fn follow(state: std::sync::Arc<Live>, deployment: crate::redis::Deployment) {
     use futures_util::StreamExt;
     let channel = state.sources.store.channel();
     let mut attempt = 0usize;
     loop {
-        let subscribed = crate::redis::subscribe(&url, &channel, attempt).await;
+        let subscribed = crate::redis::subscribe(&deployment, &channel, attempt).await;
         attempt = attempt.wrapping_add(1);
         if let Some(mut pubsub) = subscribed {
             let mut messages = pubsub.on_message();

@@ -96,10 +96,15 @@ impl Drop for Proc {
     }
 }
 
-/// `redis-cli -p PORT ARGS…`, its output.
-fn cli(port: u16, args: &[&str]) -> String {
+/// Password of the data nodes (primary, replica, cluster nodes) in these tests.
+const NODE_PASSWORD: &str = "node-pw-123";
+/// Password of the sentinels.
+const SENTINEL_PASSWORD: &str = "sentinel-pw-456";
+
+/// `redis-cli -p PORT -a PASSWORD ARGS…`, its output.
+fn cli(port: u16, password: &str, args: &[&str]) -> String {
     let out = Command::new("redis-cli")
-        .args(["-p", &port.to_string()])
+        .args(["-p", &port.to_string(), "--no-auth-warning", "-a", password])
         .args(args)
         .output()
         .expect("redis-cli (installed with redis-server)");
@@ -134,6 +139,10 @@ impl Cluster {
                         conf.to_str().unwrap(),
                         "--cluster-node-timeout",
                         "2000",
+                        "--requirepass",
+                        NODE_PASSWORD,
+                        "--masterauth",
+                        NODE_PASSWORD,
                         "--dir",
                         dir.to_str().unwrap(),
                     ],
@@ -144,7 +153,13 @@ impl Cluster {
             .iter()
             .map(|n| format!("127.0.0.1:{}", n.port))
             .collect();
-        let mut args = vec!["--cluster", "create"];
+        let mut args = vec![
+            "--no-auth-warning",
+            "-a",
+            NODE_PASSWORD,
+            "--cluster",
+            "create",
+        ];
         args.extend(addrs.iter().map(String::as_str));
         args.extend(["--cluster-replicas", "0", "--cluster-yes"]);
         let out = Command::new("redis-cli").args(&args).output().unwrap();
@@ -155,7 +170,12 @@ impl Cluster {
         );
         let deadline = Instant::now() + Duration::from_secs(20);
         while !nodes.iter().all(|n| {
-            info_field(&cli(n.port, &["cluster", "info"]), "cluster_state").as_deref() == Some("ok")
+            info_field(
+                &cli(n.port, NODE_PASSWORD, &["cluster", "info"]),
+                "cluster_state",
+            )
+            .as_deref()
+                == Some("ok")
         }) {
             assert!(Instant::now() < deadline, "cluster never reached state ok");
             std::thread::sleep(Duration::from_millis(100));
@@ -169,7 +189,7 @@ impl Cluster {
             .iter()
             .map(|n| format!("127.0.0.1:{}", n.port))
             .collect();
-        format!("redis+cluster://{}", seeds.join(","))
+        format!("redis+cluster://:{NODE_PASSWORD}@{}", seeds.join(","))
     }
 
     /// The ports of the nodes holding at least one key matching `pattern`.
@@ -177,7 +197,7 @@ impl Cluster {
         self.nodes
             .iter()
             .filter(|n| {
-                !cli(n.port, &["--scan", "--pattern", pattern])
+                !cli(n.port, NODE_PASSWORD, &["--scan", "--pattern", pattern])
                     .trim()
                     .is_empty()
             })
@@ -206,6 +226,10 @@ impl SentinelSet {
             "yes",
             "--repl-diskless-sync-delay",
             "0",
+            "--requirepass",
+            NODE_PASSWORD,
+            "--masterauth",
+            NODE_PASSWORD,
         ];
         let primary = Proc::server(free_port(), &quiet);
         let port = primary.port.to_string();
@@ -214,7 +238,7 @@ impl SentinelSet {
         let replica = Proc::server(free_port(), &replica_args);
         let deadline = Instant::now() + Duration::from_secs(20);
         while info_field(
-            &cli(replica.port, &["info", "replication"]),
+            &cli(replica.port, NODE_PASSWORD, &["info", "replication"]),
             "master_link_status",
         )
         .as_deref()
@@ -240,7 +264,9 @@ impl SentinelSet {
                     &conf,
                     format!(
                         "port {port}\nbind 127.0.0.1\ndir {}\n\
+                         requirepass {SENTINEL_PASSWORD}\n\
                          sentinel monitor mymaster 127.0.0.1 {} 2\n\
+                         sentinel auth-pass mymaster {NODE_PASSWORD}\n\
                          sentinel down-after-milliseconds mymaster 1000\n\
                          sentinel failover-timeout mymaster 5000\n\
                          sentinel parallel-syncs mymaster 1\n",
@@ -259,7 +285,11 @@ impl SentinelSet {
         // Wait until every sentinel knows the replica and the two other sentinels.
         let deadline = Instant::now() + Duration::from_secs(30);
         while !sentinels.iter().all(|s| {
-            let m = cli(s.port, &["sentinel", "master", "mymaster"]);
+            let m = cli(
+                s.port,
+                SENTINEL_PASSWORD,
+                &["sentinel", "master", "mymaster"],
+            );
             let lines: Vec<&str> = m.lines().collect();
             let field = |name: &str| {
                 lines
@@ -288,7 +318,10 @@ impl SentinelSet {
             .iter()
             .map(|p| format!("127.0.0.1:{}", p.port))
             .collect();
-        format!("redis+sentinel://{}/mymaster", s.join(","))
+        format!(
+            "redis+sentinel://:{NODE_PASSWORD}@{}/mymaster?sentinel_password={SENTINEL_PASSWORD}",
+            s.join(",")
+        )
     }
 }
 
@@ -399,8 +432,8 @@ async fn sentinel_failover_under_load_costs_no_request_verdict_or_key() {
         a.state.redis.get().is_some() && b.state.redis.get().is_some()
     })
     .await;
-    let primary_url = format!("redis://127.0.0.1:{}", set.primary.port);
-    let replica_url = format!("redis://127.0.0.1:{}", set.replica.port);
+    let primary_url = format!("redis://:{NODE_PASSWORD}@127.0.0.1:{}", set.primary.port);
+    let replica_url = format!("redis://:{NODE_PASSWORD}@127.0.0.1:{}", set.replica.port);
     let in_use = |app: &TestApp| {
         app.state
             .redis
@@ -411,9 +444,13 @@ async fn sentinel_failover_under_load_costs_no_request_verdict_or_key() {
     assert_eq!(in_use(&a).as_deref(), Some(primary_url.as_str()));
     // The shared snapshot is on the primary and replicated before the primary dies.
     let deadline = Instant::now() + Duration::from_secs(10);
-    while cli(set.replica.port, &["get", "{dccgw}:trust:current"])
-        .trim()
-        .is_empty()
+    while cli(
+        set.replica.port,
+        NODE_PASSWORD,
+        &["get", "{dccgw}:trust:current"],
+    )
+    .trim()
+    .is_empty()
     {
         assert!(Instant::now() < deadline, "snapshot never replicated");
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -469,12 +506,123 @@ async fn sentinel_failover_under_load_costs_no_request_verdict_or_key() {
         snapshot_before
     );
     assert!(
-        !cli(set.replica.port, &["get", "{dccgw}:trust:snapshot"])
-            .trim()
-            .is_empty()
+        !cli(
+            set.replica.port,
+            NODE_PASSWORD,
+            &["get", "{dccgw}:trust:snapshot"]
+        )
+        .trim()
+        .is_empty()
     );
     for app in [&a, &b] {
         assert_eq!(app.verdict(&good).await["valid"], true);
     }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A CA and a server certificate for 127.0.0.1 under it, as PEM files in `dir`: (CA, cert, key).
+fn tls_files(
+    dir: &std::path::Path,
+    name: &str,
+) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, SanType};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, format!("{name} redis CA"));
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let server_key = KeyPair::generate().unwrap();
+    let mut server = CertificateParams::new(Vec::<String>::new()).unwrap();
+    server.subject_alt_names = vec![SanType::IpAddress(std::net::IpAddr::from([127, 0, 0, 1]))];
+    let issuer = Issuer::from_params(&ca_params, ca_key);
+    let cert = server.signed_by(&server_key, &issuer).unwrap();
+    let paths = (
+        dir.join(format!("{name}-ca.pem")),
+        dir.join(format!("{name}-cert.pem")),
+        dir.join(format!("{name}-key.pem")),
+    );
+    std::fs::write(&paths.0, ca.pem()).unwrap();
+    std::fs::write(&paths.1, cert.pem()).unwrap();
+    std::fs::write(&paths.2, server_key.serialize_pem()).unwrap();
+    paths
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_redis_is_used_with_its_pinned_ca_and_refused_without_it() {
+    let dir = scratch("tls");
+    let (ca, cert, key) = tls_files(&dir, "good");
+    let (other_ca, _, _) = tls_files(&dir, "other");
+    let port = free_port();
+    let _redis = Proc::server(
+        port,
+        &[
+            "--port",
+            "0",
+            "--tls-port",
+            &port.to_string(),
+            "--tls-cert-file",
+            cert.to_str().unwrap(),
+            "--tls-key-file",
+            key.to_str().unwrap(),
+            "--tls-ca-cert-file",
+            ca.to_str().unwrap(),
+            "--tls-auth-clients",
+            "no",
+            "--requirepass",
+            NODE_PASSWORD,
+        ],
+    );
+    let list = dir.join("de.pem");
+    let (p1, p2) = (partner("DE", 1), partner("DE", 2));
+    std::fs::write(&list, p1.pem.as_bytes()).unwrap();
+    let source = SourceConfig::local_pem("de", list.clone());
+    let url = format!("rediss://:{NODE_PASSWORD}@127.0.0.1:{port}");
+    let with_ca = |data: &str, ca: Option<&std::path::Path>| {
+        let mut s = shared(&url, &dir, data);
+        s.redis_tls_ca = ca.map(std::path::Path::to_path_buf);
+        s.load_redis_tls_ca().unwrap();
+        s
+    };
+    let a = spawn_instance(with_ca("a", Some(&ca)), vec![source.clone()]);
+    let b = spawn_instance(with_ca("b", Some(&ca)), vec![source.clone()]);
+    let wrong = spawn_instance(with_ca("c", Some(&other_ca)), vec![source.clone()]);
+    let platform = spawn_instance(with_ca("d", None), vec![source]);
+    eventually(10, || {
+        a.state.redis.get().is_some() && b.state.redis.get().is_some()
+    })
+    .await;
+    // Over TLS, with AUTH: a snapshot made by A reaches B.
+    std::fs::write(&list, format!("{}{}", p1.pem, p2.pem)).unwrap();
+    a.state.trust.refresh("de").await.unwrap();
+    let qr2 = hc1_now(&p2);
+    let started = Instant::now();
+    while b.verdict(&qr2).await["valid"] != true {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "B never adopted A's snapshot over TLS"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // A certificate from another CA, or the platform's roots, are not trusted: no connection
+    // (and verification goes on locally).
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        wrong.state.redis.get().is_none(),
+        "connected with the wrong CA"
+    );
+    assert!(
+        platform.state.redis.get().is_none(),
+        "connected without the pinned CA"
+    );
+    assert_eq!(wrong.verdict(&hc1_now(&p1)).await["valid"], true);
+
+    // A CA file that is not PEM certificates is a configuration error.
+    let junk = dir.join("junk.pem");
+    std::fs::write(&junk, "not a certificate").unwrap();
+    let mut s = settings();
+    s.redis_tls_ca = Some(junk);
+    assert!(s.load_redis_tls_ca().is_err());
     let _ = std::fs::remove_dir_all(&dir);
 }

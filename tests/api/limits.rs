@@ -101,6 +101,62 @@ fn script_calls(redis: &Redis) -> u64 {
         .sum()
 }
 
+/// Failed calls of the quota script on a redis-server (`INFO commandstats`), less the
+/// `NOSCRIPT` answers (`INFO errorstats`: the first `EVALSHA` of a script the server has not
+/// seen yet, after which the client loads it).
+fn script_failures(redis: &Redis) -> u64 {
+    let info = |section: &str| {
+        let out = std::process::Command::new("redis-cli")
+            .args(["-p", &redis.port.to_string(), "info", section])
+            .output()
+            .expect("redis-cli (installed with redis-server)");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let field = |line: &str, name: &str| -> u64 {
+        line.split(name)
+            .nth(1)
+            .and_then(|v| v.split(',').next())
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0)
+    };
+    let failed: u64 = info("commandstats")
+        .lines()
+        .filter(|l| l.starts_with("cmdstat_evalsha:") || l.starts_with("cmdstat_eval:"))
+        .map(|l| field(l, "failed_calls="))
+        .sum();
+    let noscript: u64 = info("errorstats")
+        .lines()
+        .filter(|l| l.starts_with("errorstat_NOSCRIPT:"))
+        .map(|l| field(l, "count="))
+        .sum();
+    failed.saturating_sub(noscript)
+}
+
+#[tokio::test]
+async fn tiers_above_a_million_per_second_lease_without_script_errors() {
+    // 1e6/s has an emission interval of 1 µs and 5e6/s one under a microsecond: the script
+    // must neither divide by zero nor be called for every request.
+    for per_second in [1_000_000, 5_000_000] {
+        let (redis, apps) = three_instances(per_second, per_second).await;
+        let mut ok = 0u64;
+        for i in 0..150u64 {
+            if hit(&apps[(i % 3) as usize], KEY_LIMITED).await.status() == StatusCode::OK {
+                ok += 1;
+            }
+        }
+        let (calls, failures) = (script_calls(&redis), script_failures(&redis));
+        assert_eq!(ok, 150, "{per_second}/s");
+        assert_eq!(
+            failures, 0,
+            "{per_second}/s: {failures} of {calls} script calls failed"
+        );
+        assert!(
+            (1..=15).contains(&calls),
+            "{per_second}/s: {calls} script calls"
+        );
+    }
+}
+
 async fn three_instances(per_second: u32, burst: u32) -> (Redis, Vec<TestApp>) {
     let redis = Redis::start();
     let mut s = settings();

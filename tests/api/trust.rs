@@ -484,7 +484,7 @@ async fn an_instance_starting_while_a_peer_syncs_does_not_publish_without_its_so
     // A peer is syncing: it holds the sync lock for 1.5 s (and then goes away).
     let out = std::process::Command::new("redis-cli")
         .args(["-p", &redis.port.to_string()])
-        .args(["SET", "dccgw:trust:lock", "peer", "PX", "1500"])
+        .args(["SET", "{dccgw}:trust:lock", "peer", "PX", "1500"])
         .output()
         .expect("redis-cli comes with redis-server");
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "OK");
