@@ -137,6 +137,15 @@ impl SentinelTarget {
 pub struct UrlError(String);
 
 impl Target {
+    /// `standalone`, `sentinel` or `cluster` (`/readyz`).
+    pub const fn kind(&self) -> &'static str {
+        match self {
+            Target::Standalone(_) => "standalone",
+            Target::Sentinel(_) => "sentinel",
+            Target::Cluster(_) => "cluster",
+        }
+    }
+
     /// Parses one of the forms in the module docs.
     pub fn parse(url: &str) -> Result<Target, UrlError> {
         let err = |m: &str| Err(UrlError(m.to_owned()));

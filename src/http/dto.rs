@@ -150,6 +150,9 @@ pub struct Readiness {
     pub snapshot_age_secs: Option<i64>,
     /// `disabled`, `connecting` or `connected`.
     pub redis: &'static str,
+    /// The Redis deployment `redis_url` names: `standalone`, `sentinel` or `cluster`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redis_deployment: Option<&'static str>,
     /// Sources not confirmed within their `max_age` (verdicts using their keys carry
     /// `TRUST_STALE`); the instance stays ready: the last good keys are still in force.
     pub stale_sources: Vec<String>,

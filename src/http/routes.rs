@@ -517,6 +517,12 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         dscs: snap.as_ref().map_or(0, |s| s.len()),
         snapshot_age_secs: state.trust.snapshot_age_secs(),
         redis,
+        redis_deployment: state
+            .settings
+            .redis_url
+            .as_deref()
+            .and_then(|u| crate::redis::Target::parse(u).ok())
+            .map(|t| t.kind()),
         stale_sources: state.trust.stale.load().iter().cloned().collect(),
     };
     if snap.is_some() {

@@ -360,6 +360,9 @@ async fn two_instances_share_trust_ledger_and_quota_on_a_redis_cluster() {
         a.state.redis.get(),
         Some(dcc_gateway::redis::Conn::Cluster(_))
     ));
+    let ready = a.get_json("/readyz").await;
+    assert_eq!(ready["redis"], "connected");
+    assert_eq!(ready["redis_deployment"], "cluster");
 
     // A snapshot made by A reaches B through the cluster (MULTI on one slot, PUBLISH heard on
     // B's node).
@@ -442,6 +445,7 @@ async fn sentinel_failover_under_load_costs_no_request_verdict_or_key() {
             .and_then(|p| p.address())
     };
     assert_eq!(in_use(&a).as_deref(), Some(primary_url.as_str()));
+    assert_eq!(a.get_json("/readyz").await["redis_deployment"], "sentinel");
     // The shared snapshot is on the primary and replicated before the primary dies.
     let deadline = Instant::now() + Duration::from_secs(10);
     while cli(
