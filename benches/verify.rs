@@ -12,6 +12,13 @@
 
 use std::hint::black_box;
 
+#[path = "../tests/common/passes.rs"]
+#[allow(
+    dead_code,
+    reason = "shared with the tests; not every helper is used here"
+)]
+mod make_passes;
+
 use criterion::{Criterion, criterion_group, criterion_main};
 use dcc_gateway::crypto::{Alg, RingVerifier, SignatureVerifier};
 use dcc_gateway::hcert::encode::{NewClaims, cwt_claims, sign1, wrap};
@@ -132,9 +139,58 @@ fn bench(c: &mut Criterion) {
     }
 }
 
+/// Non-EU passes: format detection (what it adds to every EU DCC verification) and the whole
+/// verification of an NZ COVID Pass and a SMART Health Card.
+fn bench_passes(c: &mut Criterion) {
+    use dcc_gateway::hcert::Detail;
+    use dcc_gateway::passes;
+    use dcc_gateway::trust::formats::Format;
+    use dcc_gateway::trust::model::TrustSnapshot;
+    use make_passes::*;
+    let (nz, shc) = (IssuerKey::generate(), IssuerKey::generate());
+    let mut keys = passes::ingest(
+        Format::NzcpDid,
+        did_document(NZ_DID, &[("key-1", &nz)])
+            .to_string()
+            .as_bytes(),
+        None,
+        "nz",
+    )
+    .unwrap()
+    .0;
+    keys.extend(
+        passes::ingest(
+            Format::ShcJwks,
+            jwks(&[&shc]).to_string().as_bytes(),
+            Some(SHC_ISS),
+            "shc",
+        )
+        .unwrap()
+        .0,
+    );
+    let snap = TrustSnapshot::new(0, Vec::new()).with_pass_keys(keys);
+    let at = dcc_gateway::clock::now();
+    let nzcp = Nzcp::new("key-1").sign(&nz);
+    let card = shc_card(SHC_ISS, &shc);
+    c.bench_function("passes/detect_hc1", |b| {
+        b.iter(|| {
+            passes::detect(black_box(
+                "HC1:6BFOXN%TS3DH0YOJ58S S-W5HDC *M0II5XHC9B5G2+$N",
+            ))
+        })
+    });
+    for (name, qr) in [("nzcp", &nzcp), ("shc", &card)] {
+        let format = passes::detect(qr);
+        assert!(passes::verify(format, qr, &snap, at, Detail::Minimal).valid);
+        c.bench_function(&format!("passes/{name}_full_verify"), |b| {
+            b.iter(|| passes::verify(format, black_box(qr), &snap, at, Detail::Minimal))
+        });
+    }
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(60).measurement_time(std::time::Duration::from_secs(3)).warm_up_time(std::time::Duration::from_secs(1));
-    targets = bench
+    targets = bench, bench_passes
 }
 criterion_main!(benches);

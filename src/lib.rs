@@ -13,6 +13,7 @@ pub mod hcert;
 pub mod http;
 pub mod keys;
 pub mod ld;
+pub mod passes;
 pub mod qr;
 pub mod redis;
 pub mod revocation;

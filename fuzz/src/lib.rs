@@ -84,6 +84,7 @@ pub fn context(with_anchor: bool) -> Context<'static> {
         },
         now: NOW,
         source: "fuzz",
+        keep_expired: time::Duration::days(30),
     }
 }
 

@@ -27,6 +27,13 @@ pub struct VerifyArgs {
     /// An EU-gateway-format trust list (JSON array of TrustListItem). Repeatable.
     #[arg(long = "trust-list", value_name = "FILE")]
     pub trust_list: Vec<PathBuf>,
+    /// A trusted NZ COVID Pass issuer's DID document (`did.json`). Repeatable.
+    #[arg(long = "nzcp-did", value_name = "FILE")]
+    pub nzcp_did: Vec<PathBuf>,
+    /// A trusted SMART Health Card issuer's key set: `ISSUER=FILE` (the `iss` URL and its
+    /// `jwks.json`). Repeatable.
+    #[arg(long = "shc-jwks", value_name = "ISSUER=FILE")]
+    pub shc_jwks: Vec<String>,
     /// Verify at this instant (RFC 3339, e.g. 2021-06-01T00:00:00Z); default now.
     #[arg(long, value_name = "RFC3339", value_parser = parse_at)]
     pub at: Option<OffsetDateTime>,
@@ -57,7 +64,7 @@ pub struct VerifyArgs {
     /// Business rules folder (`<CC>/*.json`, e.g. trust-lists/rules), with --destination.
     #[arg(long, value_name = "DIR", requires = "destination")]
     pub rules: Option<PathBuf>,
-    /// The QR text (`HC1:…`), or `-` to read it from stdin.
+    /// The QR text (`HC1:…`, `NZCP:/1/…`, `shc:/…`), or `-` to read it from stdin.
     #[arg(value_name = "QR", required_unless_present = "image")]
     pub qr: Option<String>,
 }
@@ -86,6 +93,36 @@ fn load_revocations(path: &std::path::Path) -> Result<Vec<crate::revocation::Bat
     Ok(batches)
 }
 
+/// The issuer keys of non-EU passes named on the command line (each refused key reported on
+/// stderr and skipped).
+fn load_pass_keys(
+    dids: &[PathBuf],
+    jwks: &[String],
+) -> Result<Vec<crate::passes::PassKey>, String> {
+    use crate::trust::formats::Format;
+    let mut keys = Vec::new();
+    let mut add = |format: Format, path: &PathBuf, issuer: Option<&str>| {
+        let bytes = read_file(path)?;
+        let (found, refused) = crate::passes::ingest(format, &bytes, issuer, "cli")
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        for (name, code) in refused {
+            eprintln!("warning: {}: key {name} skipped: {code}", path.display());
+        }
+        keys.extend(found);
+        Ok::<(), String>(())
+    };
+    for path in dids {
+        add(Format::NzcpDid, path, None)?;
+    }
+    for spec in jwks {
+        let Some((issuer, path)) = spec.split_once('=') else {
+            return Err(format!("--shc-jwks {spec}: expected ISSUER=FILE"));
+        };
+        add(Format::ShcJwks, &PathBuf::from(path), Some(issuer))?;
+    }
+    Ok(keys)
+}
+
 /// Loads the trust material named on the command line into a snapshot.
 pub fn load_trust(trust: &[PathBuf], trust_lists: &[PathBuf]) -> Result<TrustSnapshot, String> {
     let mut dscs = Vec::new();
@@ -112,6 +149,10 @@ pub fn load_trust(trust: &[PathBuf], trust_lists: &[PathBuf]) -> Result<TrustSna
 
 pub fn verify(args: &VerifyArgs) -> Result<u8, String> {
     let mut snapshot = load_trust(&args.trust, &args.trust_list)?;
+    let pass_keys = load_pass_keys(&args.nzcp_did, &args.shc_jwks)?;
+    if !pass_keys.is_empty() {
+        snapshot = snapshot.with_pass_keys(pass_keys);
+    }
     if let Some(path) = &args.revocation {
         snapshot = snapshot.with_revocations(load_revocations(path)?);
     }
@@ -143,6 +184,13 @@ pub fn verify(args: &VerifyArgs) -> Result<u8, String> {
         (None, None) => return Err("give a QR text, `-` or --image FILE".to_owned()),
     };
     let (result, signed) = match qr {
+        Ok(qr) if crate::passes::detect(&qr) != crate::hcert::PassFormat::EuDcc => {
+            let format = crate::passes::detect(&qr);
+            (
+                crate::passes::verify(format, &qr, &snapshot, opts.at, opts.detail),
+                None,
+            )
+        }
         Ok(qr) => {
             let outcome = hcert::check_signed(&qr, &snapshot, default_verifier(), &limits);
             (hcert::evaluate(&outcome, &snapshot, &opts), outcome.ok())
@@ -281,7 +329,7 @@ fn print_result(result: &VerificationResult, json: bool) -> Result<(), String> {
                 c.issuer_country.as_deref().unwrap_or("?"),
                 c.kid,
                 c.alg.name(),
-                c.expires_at
+                c.expires_at.as_deref().unwrap_or("never")
             ),
         )?;
     }

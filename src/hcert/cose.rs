@@ -103,6 +103,20 @@ impl UnverifiedSign1 {
         )
     }
 
+    /// The key identifier of the protected header only (formats that require it there).
+    pub(crate) fn protected_kid(&self) -> Option<&[u8]> {
+        let kid = &self.sign1.protected.header.key_id;
+        (!kid.is_empty()).then_some(kid.as_slice())
+    }
+
+    /// Whether the protected header names ES256 (formats that require it there).
+    pub(crate) fn protected_alg_is_es256(&self) -> bool {
+        matches!(
+            self.sign1.protected.header.alg,
+            Some(RegisteredLabelWithPrivate::Assigned(iana::Algorithm::ES256))
+        )
+    }
+
     /// The key identifier: protected header first, else unprotected.
     pub fn kid(&self) -> Option<&[u8]> {
         let protected = &self.sign1.protected.header.key_id;

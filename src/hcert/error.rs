@@ -30,8 +30,12 @@ pub enum ErrorCode {
     CoseInvalid,
     CwtInvalid,
     QrNotFound,
+    Base32Invalid,
+    ShcChunked,
+    JwsInvalid,
     KidMissing,
     KidUnknown,
+    IssuerUntrusted,
     AlgUnsupported,
     KeyUnsupported,
     SignatureInvalid,
@@ -43,11 +47,12 @@ pub enum ErrorCode {
     TrustStale,
     PayloadSchemaInvalid,
     PayloadValuesetInvalid,
+    CredentialInvalid,
 }
 
 impl ErrorCode {
     /// Every code, in the order of DESIGN.md §4.
-    pub const ALL: [ErrorCode; 20] = [
+    pub const ALL: [ErrorCode; 25] = [
         ErrorCode::PrefixInvalid,
         ErrorCode::Base45Invalid,
         ErrorCode::DecompressFailed,
@@ -55,8 +60,12 @@ impl ErrorCode {
         ErrorCode::CoseInvalid,
         ErrorCode::CwtInvalid,
         ErrorCode::QrNotFound,
+        ErrorCode::Base32Invalid,
+        ErrorCode::ShcChunked,
+        ErrorCode::JwsInvalid,
         ErrorCode::KidMissing,
         ErrorCode::KidUnknown,
+        ErrorCode::IssuerUntrusted,
         ErrorCode::AlgUnsupported,
         ErrorCode::KeyUnsupported,
         ErrorCode::SignatureInvalid,
@@ -68,6 +77,7 @@ impl ErrorCode {
         ErrorCode::TrustStale,
         ErrorCode::PayloadSchemaInvalid,
         ErrorCode::PayloadValuesetInvalid,
+        ErrorCode::CredentialInvalid,
     ];
 
     /// The stable wire form, e.g. `"SIGNATURE_INVALID"`.
@@ -80,6 +90,11 @@ impl ErrorCode {
             ErrorCode::CoseInvalid => "COSE_INVALID",
             ErrorCode::CwtInvalid => "CWT_INVALID",
             ErrorCode::QrNotFound => "QR_NOT_FOUND",
+            ErrorCode::Base32Invalid => "BASE32_INVALID",
+            ErrorCode::ShcChunked => "SHC_CHUNKED",
+            ErrorCode::JwsInvalid => "JWS_INVALID",
+            ErrorCode::IssuerUntrusted => "ISSUER_UNTRUSTED",
+            ErrorCode::CredentialInvalid => "CREDENTIAL_INVALID",
             ErrorCode::KidMissing => "KID_MISSING",
             ErrorCode::KidUnknown => "KID_UNKNOWN",
             ErrorCode::AlgUnsupported => "ALG_UNSUPPORTED",
@@ -105,9 +120,13 @@ impl ErrorCode {
             | ErrorCode::PayloadTooLarge
             | ErrorCode::CoseInvalid
             | ErrorCode::CwtInvalid
-            | ErrorCode::QrNotFound => Stage::Decode,
+            | ErrorCode::QrNotFound
+            | ErrorCode::Base32Invalid
+            | ErrorCode::ShcChunked
+            | ErrorCode::JwsInvalid => Stage::Decode,
             ErrorCode::KidMissing
             | ErrorCode::KidUnknown
+            | ErrorCode::IssuerUntrusted
             | ErrorCode::AlgUnsupported
             | ErrorCode::KeyUnsupported
             | ErrorCode::SignatureInvalid => Stage::Signature,
@@ -117,7 +136,9 @@ impl ErrorCode {
             | ErrorCode::CwtNotYetValid
             | ErrorCode::Revoked
             | ErrorCode::TrustStale => Stage::Policy,
-            ErrorCode::PayloadSchemaInvalid | ErrorCode::PayloadValuesetInvalid => Stage::Payload,
+            ErrorCode::PayloadSchemaInvalid
+            | ErrorCode::PayloadValuesetInvalid
+            | ErrorCode::CredentialInvalid => Stage::Payload,
         }
     }
 }

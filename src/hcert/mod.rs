@@ -42,7 +42,10 @@ use crate::util::{base64_encode, rfc3339};
 pub use error::{Coded, ErrorCode, Finding, Stage};
 pub use limits::Limits;
 use payload::{CertType, PayloadReport};
-pub use result::{CertificateInfo, Detail, Holder, Provenance, Status, VerificationResult};
+pub use result::{
+    CertificateInfo, Detail, Holder, PassFormat, Provenance, Status, Vaccination,
+    VerificationResult,
+};
 
 /// Per-request options.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -216,6 +219,7 @@ pub fn evaluate(
     };
     let valid = errors.is_empty();
     VerificationResult {
+        format: PassFormat::EuDcc,
         valid,
         status: if valid {
             Status::Valid
@@ -279,7 +283,7 @@ fn certificate_info(signed: &Signed, detail: Detail) -> CertificateInfo {
         issuer_country,
         iss: signed.claims.iss.clone(),
         issued_at: signed.claims.iat.map(rfc3339),
-        expires_at: rfc3339(signed.claims.exp),
+        expires_at: Some(rfc3339(signed.claims.exp)),
         kid: base64_encode(&signed.kid),
         alg: signed.alg,
         uvci,
@@ -290,6 +294,23 @@ fn certificate_info(signed: &Signed, detail: Detail) -> CertificateInfo {
             given_name_std: text(dcc, "/nam/gnt"),
             date_of_birth: text(dcc, "/dob"),
         },
+        vaccinations: dcc
+            .get("v")
+            .and_then(|v| v.as_array())
+            .map(|events| {
+                events
+                    .iter()
+                    .take(16)
+                    .map(|e| Vaccination {
+                        product: e.get("mp").and_then(|c| c.as_str()).map(str::to_owned),
+                        product_system: Some("eu-mp".to_owned()),
+                        date: e.get("dt").and_then(|c| c.as_str()).map(str::to_owned),
+                        dose: e.get("dn").and_then(serde_json::Value::as_u64),
+                        doses: e.get("sd").and_then(serde_json::Value::as_u64),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
         dcc: (detail == Detail::Full).then(|| dcc.clone()),
     }
 }

@@ -26,9 +26,36 @@ pub enum Status {
     Invalid,
 }
 
+/// The family of health pass a QR code holds (detected by content, see [`crate::passes`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, utoipa::ToSchema)]
+pub enum PassFormat {
+    /// EU Digital COVID Certificate (`HC1:`), WHO DDCC in HC1 framing included.
+    #[default]
+    #[serde(rename = "eu-dcc")]
+    EuDcc,
+    /// NZ COVID Pass (`NZCP:/1/`).
+    #[serde(rename = "nzcp")]
+    Nzcp,
+    /// SMART Health Card (`shc:/`).
+    #[serde(rename = "shc")]
+    Shc,
+}
+
+impl PassFormat {
+    pub const fn name(self) -> &'static str {
+        match self {
+            PassFormat::EuDcc => "eu-dcc",
+            PassFormat::Nzcp => "nzcp",
+            PassFormat::Shc => "shc",
+        }
+    }
+}
+
 /// The verdict on one QR code.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct VerificationResult {
+    /// What the QR code holds: `eu-dcc`, `nzcp` or `shc`.
+    pub format: PassFormat,
     pub valid: bool,
     pub status: Status,
     pub errors: Vec<Finding>,
@@ -61,15 +88,36 @@ pub struct CertificateInfo {
     pub issuer_country: Option<String>,
     pub iss: Option<String>,
     pub issued_at: Option<String>,
-    pub expires_at: String,
+    /// Absent only for a SMART Health Card without `exp` (the spec makes it optional).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
     /// Base64 of the kid, as in trust lists.
     pub kid: String,
     pub alg: Alg,
     pub uvci: Option<String>,
     pub holder: Holder,
+    /// Vaccination events, where the format carries them (EU DCC `v`, SHC `Immunization`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub vaccinations: Vec<Vaccination>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub dcc: Option<Json>,
+}
+
+/// One vaccination event of a certificate, in the terms of its format.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Vaccination {
+    /// The product code: EU `mp` (e.g. `EU/1/20/1528`), SHC CVX code (e.g. `207`).
+    pub product: Option<String>,
+    /// The code system of `product` (`eu-mp`, `http://hl7.org/fhir/sid/cvx`, …).
+    pub product_system: Option<String>,
+    /// The date (or date-time) of the dose.
+    pub date: Option<String>,
+    /// The dose number and total in the series, where given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dose: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub doses: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]

@@ -158,6 +158,10 @@ pub struct Readiness {
     pub stale_sources: Vec<String>,
 }
 
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
 /// `GET /v1/trust/summary`: what the gateway trusts right now (public material only).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TrustSummary {
@@ -215,6 +219,9 @@ pub struct CountryKeys {
 pub struct SourceHealth {
     pub source: String,
     pub dscs: usize,
+    /// Issuer keys of non-EU passes (`nzcp-did`, `shc-jwks` sources).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub pass_keys: usize,
     /// `ok` (last refresh accepted), `failing` (the last good copy stays in force), `empty` (a
     /// local folder with no certificate yet, as on a fresh install), `pending` (not refreshed
     /// yet) or `disabled`.

@@ -160,6 +160,14 @@ pub fn verdict(
     opts: &VerifyOptions,
     destination: Option<&Destination>,
 ) -> Verdict {
+    let format = crate::passes::detect(qr);
+    if format != crate::hcert::PassFormat::EuDcc {
+        // Other pass families: verified against their issuer keys, never cached; business
+        // rules are written for the EU DCC, so a destination's rules cannot admit them.
+        METRICS.cache_misses.inc();
+        let result = crate::passes::verify(format, qr, snap, opts.at, opts.detail);
+        return plain(result, destination);
+    }
     let (result, outcome) = verify_cached(state, snap, qr, opts);
     let Some(dest) = destination else {
         return Verdict {
@@ -622,6 +630,7 @@ fn source_health(
         .into_iter()
         .map(|s| SourceHealth {
             dscs: counts.remove(&s.id).unwrap_or(0),
+            pass_keys: s.pass_keys,
             status: if s.enabled {
                 s.status
             } else {
@@ -636,6 +645,7 @@ fn source_health(
     out.extend(counts.into_iter().map(|(source, dscs)| SourceHealth {
         source,
         dscs,
+        pass_keys: 0,
         status: "ok".to_owned(),
         last_refresh: loaded_at.cloned(),
         last_error: None,

@@ -313,6 +313,8 @@ pub struct TrustSnapshot {
     /// Revocation batches in force, and their index for the policy stage.
     pub batches: Arc<Vec<crate::revocation::Batch>>,
     pub revocations: Arc<crate::hcert::revocation::Index>,
+    /// Issuer keys of non-EU passes (NZCP, SHC) in force.
+    pub pass_keys: Arc<crate::passes::PassKeys>,
 }
 
 impl TrustSnapshot {
@@ -342,6 +344,7 @@ impl TrustSnapshot {
             rules: Arc::default(),
             batches: Arc::default(),
             revocations: Arc::default(),
+            pass_keys: Arc::default(),
         }
     }
 
@@ -362,11 +365,22 @@ impl TrustSnapshot {
         self
     }
 
-    /// The id over the DSCs, and the rules and batches when there are any.
+    /// The snapshot with `keys` (issuer keys of non-EU passes); the id then covers them too.
+    pub fn with_pass_keys(mut self, keys: Vec<crate::passes::PassKey>) -> TrustSnapshot {
+        self.pass_keys = Arc::new(crate::passes::PassKeys::new(keys));
+        self.refresh_id();
+        self
+    }
+
+    /// The id over the DSCs, and the rules, batches and pass keys when there are any.
     fn refresh_id(&mut self) {
         self.id.clone_from(&self.dsc_id);
         let rules = &self.rules;
-        if rules.rules.is_empty() && rules.extra_value_sets.is_empty() && self.batches.is_empty() {
+        if rules.rules.is_empty()
+            && rules.extra_value_sets.is_empty()
+            && self.batches.is_empty()
+            && self.pass_keys.is_empty()
+        {
             return;
         }
         let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
@@ -375,6 +389,13 @@ impl TrustSnapshot {
         for b in self.batches.iter() {
             ctx.update(b.source.as_bytes());
             ctx.update(crate::revocation::to_json(b).as_bytes());
+        }
+        for k in self.pass_keys.all() {
+            let format = format!("{:?}", k.format);
+            for part in [&format, &k.issuer, &k.kid, &k.point, &k.source] {
+                ctx.update(&(part.len() as u64).to_be_bytes());
+                ctx.update(part.as_bytes());
+            }
         }
         self.id = crate::util::hex(ctx.finish().as_ref().get(..8).unwrap_or_default());
     }

@@ -55,6 +55,8 @@ pub struct SourceStatus {
     pub rules: usize,
     /// Revocation batches of this source in force (revocation sources).
     pub batches: usize,
+    /// Issuer keys of non-EU passes of this source in force (`nzcp-did`, `shc-jwks`).
+    pub pass_keys: usize,
     /// Not confirmed for longer than the source's `max_age`: verdicts using its keys carry
     /// `TRUST_STALE`.
     pub stale: bool,
@@ -168,6 +170,8 @@ struct Inner {
     rules: Shelf<Checked>,
     /// Each revocation source's batches in force.
     batches: Shelf<crate::revocation::Batch>,
+    /// Each pass-key source's issuer keys in force.
+    pass_keys: Shelf<crate::passes::PassKey>,
     /// UPLOAD certificates vouched for by each EU trust-list source (revocation signers).
     uploads: BTreeMap<String, Vec<(String, Vec<u8>)>>,
     /// Each gateway revocation source's `If-Modified-Since` to resume from.
@@ -223,6 +227,7 @@ impl Trust {
                         dscs: 0,
                         rules: 0,
                         batches: 0,
+                        pass_keys: 0,
                         stale: false,
                         last_attempt: None,
                         last_success: None,
@@ -312,6 +317,14 @@ impl Trust {
         RuleSet::new(rules, sets)
     }
 
+    /// Every issuer key of non-EU passes in force.
+    pub fn pass_keys(&self) -> Vec<crate::passes::PassKey> {
+        self.inner
+            .lock()
+            .map(|i| i.pass_keys.all().cloned().collect())
+            .unwrap_or_default()
+    }
+
     /// Every revocation batch in force.
     pub fn batches(&self) -> Vec<crate::revocation::Batch> {
         self.inner
@@ -383,6 +396,9 @@ impl Trust {
         }
         if cfg.format == Format::RevocationFolder {
             return self.refresh_revocations(state, cfg, now).await;
+        }
+        if cfg.format.carries_pass_keys() {
+            return self.refresh_pass_keys(state, cfg, now).await;
         }
         if cfg.format == Format::EuRevocation {
             return self
@@ -534,6 +550,52 @@ impl Trust {
                 },
                 |i| {
                     i.value_sets.insert(cfg.id.clone(), sets);
+                },
+            )
+            .await?;
+        Ok(diff.into())
+    }
+
+    /// A pass-key source (an NZCP issuer's DID document, an SHC issuer's JWKS): fetch, read
+    /// each key, guard, store, merge.
+    async fn refresh_pass_keys(
+        &self,
+        state: &Live,
+        cfg: &SourceConfig,
+        now: OffsetDateTime,
+    ) -> Result<Outcome, RefreshError> {
+        let (bytes, validators) = match self.fetch(cfg).await? {
+            Fetched::NotModified => return Ok(Outcome::Unchanged),
+            Fetched::Body { bytes, validators } => (bytes, validators),
+        };
+        let digest = crate::util::sha256_hex(&bytes);
+        if self.holds_copy(&cfg.id, &digest, |i| i.pass_keys.has(&cfg.id)) {
+            return Ok(Outcome::Unchanged);
+        }
+        let (keys, refused) =
+            crate::passes::ingest(cfg.format, &bytes, cfg.issuer.as_deref(), &cfg.id)
+                .map_err(|why| RefreshError::List(ListError::Malformed(why)))?;
+        if keys.is_empty() {
+            return Err(ListError::Empty.into());
+        }
+        let rejected = tally(
+            &cfg.id,
+            refused.iter().map(|(name, code)| (name.as_str(), *code)),
+        );
+        let diff = self
+            .install(
+                state,
+                cfg,
+                |i| &mut i.pass_keys,
+                keys,
+                Landing {
+                    rejected,
+                    bytes: &bytes,
+                    digest,
+                    now,
+                },
+                |i| {
+                    i.validators.insert(cfg.id.clone(), validators);
                 },
             )
             .await?;
@@ -800,11 +862,13 @@ impl Trust {
         let dscs = i.current.count(id);
         let rules = i.rules.count(id);
         let batches = i.batches.count(id);
+        let pass_keys = i.pass_keys.count(id);
         let Some(s) = i.status.get_mut(id) else {
             return;
         };
         s.rules = rules;
         s.batches = batches;
+        s.pass_keys = pass_keys;
         let at = crate::util::rfc3339(now);
         match result {
             Ok(Outcome::Skipped) => {}
@@ -877,9 +941,11 @@ impl Trust {
         dscs.extend(self.local.lock().map(|l| l.clone()).unwrap_or_default());
         let rules = self.rule_set();
         let batches = self.batches();
+        let pass_keys = self.pass_keys();
         let draft = TrustSnapshot::new(0, dscs.clone())
             .with_rules(rules.clone())
-            .with_revocations(batches.clone());
+            .with_revocations(batches.clone())
+            .with_pass_keys(pass_keys.clone());
         let current = state.snapshot.load_full();
         if current.as_ref().is_some_and(|c| c.id == draft.id) {
             return;
@@ -890,7 +956,8 @@ impl Trust {
         let version = self.store.next_version(candidate).await;
         let snapshot = TrustSnapshot::new(version, dscs)
             .with_rules(rules)
-            .with_revocations(batches);
+            .with_revocations(batches)
+            .with_pass_keys(pass_keys);
         let record = SnapshotRecord::from_snapshot(&snapshot, now.unix_timestamp());
         let shared = self.store.save_snapshot(&record).await;
         tracing::info!(version, snapshot = %snapshot.id, dscs = snapshot.len(), shared, "trust snapshot published");
@@ -965,6 +1032,8 @@ impl Trust {
             i.rules.reset(record.rules(), |r| r.source.clone());
             i.batches
                 .reset(record.batches(crate::clock::now()), |b| b.source.clone());
+            i.pass_keys
+                .reset(record.pass_keys.iter().cloned(), |k| k.source.clone());
             i.value_sets.clear();
             for set in record.value_sets() {
                 i.value_sets.entry(set.0.clone()).or_default().push(set);
@@ -979,7 +1048,8 @@ impl Trust {
         dscs.extend(local);
         let snapshot = TrustSnapshot::new(record.version, dscs)
             .with_rules(self.rule_set())
-            .with_revocations(self.batches());
+            .with_revocations(self.batches())
+            .with_pass_keys(self.pass_keys());
         tracing::info!(version = record.version, snapshot = %snapshot.id, dscs = snapshot.len(), "trust snapshot adopted from the store");
         state.swap_snapshot(snapshot);
     }

@@ -54,6 +54,10 @@ pub struct SourceConfig {
     /// carry `TRUST_STALE` (e.g. 72h, 7d).
     #[serde(default = "default_max_age")]
     pub max_age: String,
+    /// The issuer whose keys an `shc-jwks` source holds (the `iss` of its cards, an https
+    /// URL without a trailing slash); only for that format.
+    #[serde(default)]
+    pub issuer: Option<String>,
 }
 
 fn default_refresh() -> String {
@@ -98,6 +102,7 @@ impl SourceConfig {
             timeout_secs: default_total_timeout(),
             keep_expired_days: default_keep_expired_days(),
             max_age: default_max_age(),
+            issuer: None,
         }
     }
 
@@ -147,6 +152,10 @@ pub enum SourcesError {
     RulesServiceNeeds(String),
     #[error("source {0}: a revocation-folder source needs a path")]
     RevocationFolderNeeds(String),
+    #[error(
+        "source {0}: `issuer` (an https URL without a trailing slash) is required by shc-jwks and allowed for no other format"
+    )]
+    ShcIssuer(String),
     #[error("cannot be read: {0}")]
     Read(std::io::ErrorKind),
     #[error("{}: {cause}", path.display())]
@@ -198,6 +207,14 @@ impl SourcesFile {
             }
             if s.format == crate::trust::formats::Format::RevocationFolder && s.path.is_none() {
                 return Err(SourcesError::RevocationFolderNeeds(s.id.clone()));
+            }
+            let shc = s.format == crate::trust::formats::Format::ShcJwks;
+            let issuer_ok = s
+                .issuer
+                .as_deref()
+                .map(|i| i.starts_with("https://") && !i.ends_with('/') && i.len() <= 512);
+            if (shc && issuer_ok != Some(true)) || (!shc && issuer_ok.is_some()) {
+                return Err(SourcesError::ShcIssuer(s.id.clone()));
             }
             if crate::keys::issue::parse_duration(&s.refresh).is_none_or(|d| d.whole_seconds() < 1)
             {

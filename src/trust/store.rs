@@ -63,6 +63,9 @@ pub struct SnapshotRecord {
     /// Revocation batches in force (EU batch JSON).
     #[serde(default)]
     pub revocations: Vec<BatchRecord>,
+    /// Issuer keys of non-EU passes in force.
+    #[serde(default)]
+    pub pass_keys: Vec<crate::passes::PassKey>,
 }
 
 /// A revocation batch of a stored snapshot.
@@ -124,6 +127,7 @@ impl SnapshotRecord {
             rules,
             value_sets,
             revocations,
+            pass_keys: snapshot.pass_keys.all().to_vec(),
         }
     }
 
@@ -174,6 +178,7 @@ impl SnapshotRecord {
         TrustSnapshot::new(self.version, self.dscs().0)
             .with_rules(crate::rules::RuleSet::new(self.rules(), self.value_sets()))
             .with_revocations(self.batches(crate::clock::now()))
+            .with_pass_keys(self.pass_keys.clone())
     }
 }
 
@@ -664,6 +669,7 @@ mod tests {
                 rules: Vec::new(),
                 value_sets: Vec::new(),
                 revocations: Vec::new(),
+                pass_keys: Vec::new(),
             };
             assert!(!store.save_snapshot(&rec).await);
             // A fresh store over the same directory (a restart) finds it on disk.

@@ -13,7 +13,10 @@ mod faults;
 mod ha;
 mod helpers;
 mod limits;
+#[path = "../common/passes.rs"]
+mod make_passes;
 mod openapi;
+mod passes;
 #[path = "../common/photo.rs"]
 mod photo;
 mod privacy;

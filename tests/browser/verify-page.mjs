@@ -38,7 +38,8 @@ try {
   assert.match(await card.innerText(), /VALID/);
   assert.equal(await page.locator('dd[data-field="Name"]').innerText(), env('EXPECT_NAME'));
   assert.equal(await page.locator('dd[data-field="Certificate"]').innerText(), 'Vaccination');
-  assert.equal(await page.locator('dd[data-field="Issuer country"]').innerText(), 'VN');
+  assert.equal(await page.locator('dd[data-field="Pass"]').innerText(), 'EU Digital COVID Certificate');
+  assert.equal(await page.locator('dd[data-field="Issuer"]').innerText(), 'VN');
   await page.screenshot({ path: `${shots}/1-valid.png`, fullPage: true });
 
   // 2. A tampered certificate: invalid, with the reason in plain words and its code.

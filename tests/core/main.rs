@@ -11,6 +11,9 @@
 mod certlogic;
 mod cli;
 mod gdhcn;
+#[path = "../common/passes.rs"]
+mod make_passes;
+mod passes;
 #[path = "../common/photo.rs"]
 mod photo;
 mod photos;

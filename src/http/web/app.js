@@ -25,6 +25,7 @@
     PAYLOAD_VALUESET_INVALID: 'The certificate uses a code the EU lists do not know yet.'
   };
   var TYPES = { vaccination: 'Vaccination', test: 'Test', recovery: 'Recovery' };
+  var FORMATS = { 'eu-dcc': 'EU Digital COVID Certificate', nzcp: 'NZ COVID Pass', shc: 'SMART Health Card' };
 
   function $(id) { return document.getElementById(id); }
   function el(tag, cls, text) {
@@ -81,10 +82,14 @@
       [
         ['Name', name || '—'],
         ['Date of birth', h.date_of_birth || '—'],
+        ['Pass', FORMATS[r.format] || r.format || '—'],
         ['Certificate', TYPES[c.type] || 'Unknown type'],
         ['Issued', day(c.issued_at)],
-        ['Expires', day(c.expires_at)],
-        ['Issuer country', c.issuer_country || '—'],
+        ['Expires', c.expires_at ? day(c.expires_at) : 'no expiry date'],
+        ['Issuer', c.issuer_country || c.iss || '—'],
+        ['Vaccinations', (c.vaccinations || []).map(function (v) {
+          return (v.date ? day(v.date) : '?') + ' ' + (v.product || '?');
+        }).join('; ') || '—'],
         ['Key source', (r.provenance && r.provenance.dsc_source) || '—']
       ].forEach(function (row) {
         dl.appendChild(el('dt', null, row[0]));

@@ -54,11 +54,16 @@ pub enum Format {
     RevocationFolder,
     /// The EU gateway's revocation listing and CMS-signed batches.
     EuRevocation,
+    /// An NZ COVID Pass issuer's DID document (`did.json`): NZCP issuer keys, not DSCs.
+    NzcpDid,
+    /// A SMART Health Card issuer's JWKS (`/.well-known/jwks.json`, with `issuer` set): SHC
+    /// issuer keys, not DSCs.
+    ShcJwks,
 }
 
 impl Format {
     /// Every format, in the order of the docs.
-    pub const ALL: [Format; 8] = [
+    pub const ALL: [Format; 10] = [
         Format::EuJson,
         Format::DeSigned,
         Format::SeJws,
@@ -67,7 +72,14 @@ impl Format {
         Format::RulesService,
         Format::RevocationFolder,
         Format::EuRevocation,
+        Format::NzcpDid,
+        Format::ShcJwks,
     ];
+
+    /// Whether the format carries issuer keys of non-EU passes ([`crate::passes`]).
+    pub const fn carries_pass_keys(self) -> bool {
+        matches!(self, Format::NzcpDid | Format::ShcJwks)
+    }
 
     /// Whether the format carries business rules (else keys).
     pub const fn carries_rules(self) -> bool {
@@ -92,6 +104,8 @@ impl Format {
             Format::RulesService => "rules-service",
             Format::RevocationFolder => "revocation-folder",
             Format::EuRevocation => "eu-revocation",
+            Format::NzcpDid => "nzcp-did",
+            Format::ShcJwks => "shc-jwks",
         }
     }
 }
@@ -332,9 +346,13 @@ pub fn ingest(format: Format, bytes: &[u8], ctx: &Context<'_>) -> Result<Ingeste
         Format::SeJws => se_jws::ingest(bytes, ctx),
         Format::WhoDid => who_did::ingest(bytes, ctx),
         Format::Pem => pem::ingest(bytes, ctx),
-        Format::RulesService | Format::RevocationFolder | Format::EuRevocation => Err(
-            ListError::Malformed("this source holds rules or revocations, not keys".into()),
-        ),
+        Format::RulesService
+        | Format::RevocationFolder
+        | Format::EuRevocation
+        | Format::NzcpDid
+        | Format::ShcJwks => Err(ListError::Malformed(
+            "this source holds rules, revocations or pass issuer keys, not DSCs".into(),
+        )),
     }
 }
 

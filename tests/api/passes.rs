@@ -1,0 +1,118 @@
+//! NZ COVID Passes and SMART Health Cards through a running gateway: issuer keys from
+//! `nzcp-did` and `shc-jwks` sources (last good copy kept), one verdict shape with `format`.
+
+use dcc_gateway::trust::formats::Format;
+use dcc_gateway::trust::sources::SourceConfig;
+use serde_json::json;
+
+use super::helpers::*;
+use super::make_passes::*;
+use super::trust::spawn_instance;
+
+#[tokio::test]
+async fn nzcp_and_shc_verify_against_their_sources_and_keep_the_last_good_keys() {
+    let dir = std::env::temp_dir().join(format!("dccgw-passes-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let (nz, shc) = (IssuerKey::generate(), IssuerKey::generate());
+    std::fs::write(
+        dir.join("did.json"),
+        did_document(NZ_DID, &[("key-1", &nz)]).to_string(),
+    )
+    .unwrap();
+    std::fs::write(dir.join("jwks.json"), jwks(&[&shc]).to_string()).unwrap();
+    let mut nz_source = SourceConfig::local_pem("nz", dir.join("did.json"));
+    nz_source.format = Format::NzcpDid;
+    let mut shc_source = SourceConfig::local_pem("shc", dir.join("jwks.json"));
+    shc_source.format = Format::ShcJwks;
+    shc_source.issuer = Some(SHC_ISS.into());
+    let redis = Redis::start();
+    let mut s = settings();
+    s.data_dir = dir.join("data");
+    s.redis_url = Some(redis.url());
+    let app = spawn_instance(s.clone(), vec![nz_source, shc_source]);
+    // A second instance without the sources follows the first through Redis.
+    s.data_dir = dir.join("data-b");
+    let follower = spawn_instance(s, Vec::new());
+
+    let nzcp = Nzcp::new("key-1").sign(&nz);
+    let card = shc_card(SHC_ISS, &shc);
+    let v = app.verdict(&nzcp).await;
+    assert_eq!(v["valid"], true, "{v}");
+    assert_eq!(v["format"], "nzcp");
+    assert_eq!(v["certificate"]["holder"]["given_name"], "Jack");
+    let v = app.verdict(&card).await;
+    assert_eq!(v["valid"], true, "{v}");
+    assert_eq!(v["format"], "shc");
+    assert_eq!(v["certificate"]["vaccinations"][0]["product"], "207");
+    let shared = std::time::Instant::now();
+    while follower.verdict(&nzcp).await["valid"] != true {
+        assert!(
+            shared.elapsed() < std::time::Duration::from_secs(5),
+            "the pass keys never reached the second instance"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(follower.verdict(&card).await["valid"], true);
+    // The EU pipeline's verdicts say what they are too.
+    assert_eq!(app.verdict("HC1:").await["format"], "eu-dcc");
+    // A pass signed by another key is refused; nothing of it is shown.
+    let forged = Nzcp::new("key-1").sign(&IssuerKey::generate());
+    let v = app.verdict(&forged).await;
+    assert_eq!(v["valid"], false);
+    assert_eq!(v["errors"][0]["code"], "SIGNATURE_INVALID");
+    assert!(v.get("certificate").is_none());
+    // Batch and text bodies take them too.
+    let batch: serde_json::Value = http_client()
+        .post(app.url("/v1/verify/batch"))
+        .bearer_auth(KEY_PARTNER)
+        .json(&json!({"items": [{"qr": nzcp}, {"qr": card}]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let formats: Vec<&str> = batch["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["format"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(formats, vec!["nzcp", "shc"], "{batch}");
+
+    // The summary shows the sources and their keys.
+    let summary = app.get_json("/v1/trust/summary").await;
+    let sources = summary["sources"].as_array().unwrap();
+    let of = |id: &str| sources.iter().find(|s| s["source"] == id).unwrap().clone();
+    assert_eq!(of("nz")["pass_keys"], 1, "{summary}");
+    assert_eq!(of("shc")["pass_keys"], 1);
+
+    // A broken DID document keeps the last good keys, and the source shows the error.
+    std::fs::write(dir.join("did.json"), "not json").unwrap();
+    assert!(app.state.trust.refresh("nz").await.is_err());
+    assert_eq!(app.verdict(&nzcp).await["valid"], true);
+    let summary = app.get_json("/v1/trust/summary").await;
+    let nz_status = summary["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["source"] == "nz")
+        .unwrap()
+        .clone();
+    assert_eq!(nz_status["status"], "failing", "{nz_status}");
+    // A new key set replaces the old one: the old key no longer verifies.
+    let rotated = IssuerKey::generate();
+    std::fs::write(
+        dir.join("did.json"),
+        did_document(NZ_DID, &[("key-2", &rotated)]).to_string(),
+    )
+    .unwrap();
+    app.state.trust.refresh("nz").await.unwrap();
+    assert_eq!(app.verdict(&nzcp).await["errors"][0]["code"], "KID_UNKNOWN");
+    assert_eq!(
+        app.verdict(&Nzcp::new("key-2").sign(&rotated)).await["valid"],
+        true
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

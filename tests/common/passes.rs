@@ -1,0 +1,234 @@
+//! Non-EU health passes signed in the test: NZ COVID Passes and SMART Health Cards with their
+//! issuer documents (a DID document, a JWKS), built from the public specifications.
+
+use std::io::Write;
+
+use coset::cbor::value::Value;
+use coset::{CoseSign1Builder, HeaderBuilder, TaggedCborSerializable, iana};
+use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
+use serde_json::{Value as Json, json};
+
+/// A P-256 issuer key.
+pub struct IssuerKey {
+    pair: EcdsaKeyPair,
+}
+
+impl IssuerKey {
+    pub fn generate() -> IssuerKey {
+        let rng = ring::rand::SystemRandom::new();
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
+        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng)
+            .unwrap();
+        IssuerKey { pair }
+    }
+
+    /// Raw r‖s.
+    pub fn sign(&self, msg: &[u8]) -> Vec<u8> {
+        let rng = ring::rand::SystemRandom::new();
+        self.pair.sign(&rng, msg).unwrap().as_ref().to_vec()
+    }
+
+    /// The public JWK (EC P-256).
+    pub fn jwk(&self) -> Json {
+        let point = self.pair.public_key().as_ref();
+        let b64 = |b: &[u8]| data_encoding::BASE64URL_NOPAD.encode(b);
+        json!({"kty": "EC", "crv": "P-256", "x": b64(&point[1..33]), "y": b64(&point[33..65])})
+    }
+
+    /// RFC 7638 thumbprint of the public JWK.
+    pub fn thumbprint(&self) -> String {
+        let j = self.jwk();
+        let canonical = format!(
+            r#"{{"crv":"P-256","kty":"EC","x":"{}","y":"{}"}}"#,
+            j["x"].as_str().unwrap(),
+            j["y"].as_str().unwrap()
+        );
+        let d = ring::digest::digest(&ring::digest::SHA256, canonical.as_bytes());
+        data_encoding::BASE64URL_NOPAD.encode(d.as_ref())
+    }
+}
+
+pub const NZ_DID: &str = "did:web:nzcp.test.example";
+
+/// An NZCP issuer DID document listing `keys` (kid, key) in `assertionMethod`.
+pub fn did_document(did: &str, keys: &[(&str, &IssuerKey)]) -> Json {
+    let methods: Vec<Json> = keys
+        .iter()
+        .map(|(kid, k)| {
+            json!({"id": format!("{did}#{kid}"), "controller": did, "type": "JsonWebKey2020",
+                   "publicKeyJwk": k.jwk()})
+        })
+        .collect();
+    let assertion: Vec<Json> = keys
+        .iter()
+        .map(|(kid, _)| json!(format!("{did}#{kid}")))
+        .collect();
+    json!({
+        "@context": ["https://w3.org/ns/did/v1", "https://w3id.org/security/suites/jws-2020/v1"],
+        "id": did,
+        "verificationMethod": methods,
+        "assertionMethod": assertion,
+    })
+}
+
+/// What goes into an NZ COVID Pass.
+pub struct Nzcp<'a> {
+    pub iss: &'a str,
+    pub kid: &'a str,
+    pub nbf: i64,
+    pub exp: i64,
+    pub given: &'a str,
+    pub family: Option<&'a str>,
+    pub dob: &'a str,
+    pub types: Vec<&'a str>,
+    pub version: &'a str,
+    /// Put `alg` in the unprotected header instead (refused).
+    pub alg_unprotected: bool,
+}
+
+impl<'a> Nzcp<'a> {
+    pub fn new(kid: &'a str) -> Nzcp<'a> {
+        let now = dcc_gateway::clock::now().unix_timestamp();
+        Nzcp {
+            iss: NZ_DID,
+            kid,
+            nbf: now - 86_400,
+            exp: now + 86_400 * 365,
+            given: "Jack",
+            family: Some("Sparrow"),
+            dob: "1960-04-16",
+            types: vec!["VerifiableCredential", "PublicCovidPass"],
+            version: "1.0.0",
+            alg_unprotected: false,
+        }
+    }
+
+    /// The `NZCP:/1/…` text signed by `key`.
+    pub fn sign(&self, key: &IssuerKey) -> String {
+        let t = |s: &str| Value::Text(s.to_owned());
+        let mut subject = vec![(t("givenName"), t(self.given)), (t("dob"), t(self.dob))];
+        if let Some(f) = self.family {
+            subject.push((t("familyName"), t(f)));
+        }
+        let vc = Value::Map(vec![
+            (
+                t("@context"),
+                Value::Array(vec![
+                    t("https://www.w3.org/2018/credentials/v1"),
+                    t("https://nzcp.covid19.health.nz/contexts/v1"),
+                ]),
+            ),
+            (t("version"), t(self.version)),
+            (
+                t("type"),
+                Value::Array(self.types.iter().map(|s| t(s)).collect()),
+            ),
+            (t("credentialSubject"), Value::Map(subject)),
+        ]);
+        let claims = Value::Map(vec![
+            (Value::Integer(1.into()), t(self.iss)),
+            (Value::Integer(5.into()), Value::Integer(self.nbf.into())),
+            (Value::Integer(4.into()), Value::Integer(self.exp.into())),
+            (Value::Integer(7.into()), Value::Bytes(vec![0x60; 16])),
+            (t("vc"), vc),
+        ]);
+        let mut payload = Vec::new();
+        coset::cbor::ser::into_writer(&claims, &mut payload).unwrap();
+        let mut protected = HeaderBuilder::new().key_id(self.kid.as_bytes().to_vec());
+        let mut unprotected = HeaderBuilder::new();
+        if self.alg_unprotected {
+            unprotected = unprotected.algorithm(iana::Algorithm::ES256);
+        } else {
+            protected = protected.algorithm(iana::Algorithm::ES256);
+        }
+        let sign1 = CoseSign1Builder::new()
+            .protected(protected.build())
+            .unprotected(unprotected.build())
+            .payload(payload)
+            .create_signature(&[], |tbs| key.sign(tbs))
+            .build();
+        let bytes = sign1.to_tagged_vec().unwrap();
+        format!("NZCP:/1/{}", data_encoding::BASE32_NOPAD.encode(&bytes))
+    }
+}
+
+pub const SHC_ISS: &str = "https://shc.test.example/creds";
+
+/// A JWKS of `keys` with their thumbprints as kids.
+pub fn jwks(keys: &[&IssuerKey]) -> Json {
+    let list: Vec<Json> = keys
+        .iter()
+        .map(|k| {
+            let mut j = k.jwk();
+            j["kid"] = json!(k.thumbprint());
+            j["use"] = json!("sig");
+            j["alg"] = json!("ES256");
+            j
+        })
+        .collect();
+    json!({ "keys": list })
+}
+
+/// A SMART Health Card payload for `iss` with two COVID-19 doses (CVX 207).
+pub fn shc_payload(iss: &str, nbf: f64, exp: Option<f64>) -> Json {
+    let mut p = json!({
+        "iss": iss,
+        "nbf": nbf,
+        "vc": {
+            "type": ["https://smarthealth.cards#health-card", "https://smarthealth.cards#immunization", "https://smarthealth.cards#covid19"],
+            "credentialSubject": {
+                "fhirVersion": "4.0.1",
+                "fhirBundle": {
+                    "resourceType": "Bundle",
+                    "type": "collection",
+                    "entry": [
+                        {"fullUrl": "resource:0", "resource": {"resourceType": "Patient",
+                            "name": [{"family": "Anyperson", "given": ["John", "B."]}], "birthDate": "1951-01-20"}},
+                        {"fullUrl": "resource:1", "resource": {"resourceType": "Immunization", "status": "completed",
+                            "vaccineCode": {"coding": [{"system": "http://hl7.org/fhir/sid/cvx", "code": "207"}]},
+                            "patient": {"reference": "resource:0"}, "occurrenceDateTime": "2021-01-01",
+                            "performer": [{"actor": {"display": "ABC General Hospital"}}], "lotNumber": "0000001"}},
+                        {"fullUrl": "resource:2", "resource": {"resourceType": "Immunization", "status": "completed",
+                            "vaccineCode": {"coding": [{"system": "http://hl7.org/fhir/sid/cvx", "code": "207"}]},
+                            "patient": {"reference": "resource:0"}, "occurrenceDateTime": "2021-01-29",
+                            "performer": [{"actor": {"display": "ABC General Hospital"}}], "lotNumber": "0000007"}}
+                    ]
+                }
+            }
+        }
+    });
+    if let Some(e) = exp {
+        p["exp"] = json!(e);
+    }
+    p
+}
+
+/// A compact JWS over the raw-DEFLATE'd `payload` (header `zip` DEF unless `zip` is false).
+pub fn shc_jws(payload: &[u8], key: &IssuerKey, kid: &str, zip: bool) -> String {
+    let b64 = |b: &[u8]| data_encoding::BASE64URL_NOPAD.encode(b);
+    let header = if zip {
+        json!({"zip": "DEF", "alg": "ES256", "kid": kid})
+    } else {
+        json!({"alg": "ES256", "kid": kid})
+    };
+    let mut deflater =
+        flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+    deflater.write_all(payload).unwrap();
+    let body = deflater.finish().unwrap();
+    let signing_input = format!("{}.{}", b64(header.to_string().as_bytes()), b64(&body));
+    let sig = key.sign(signing_input.as_bytes());
+    format!("{signing_input}.{}", b64(&sig))
+}
+
+/// `shc:/` numeric form of a JWS.
+pub fn shc_qr(jws: &str) -> String {
+    let digits: String = jws.bytes().map(|c| format!("{:02}", c - 45)).collect();
+    format!("shc:/{digits}")
+}
+
+/// A valid card of `key` for `iss`, valid from yesterday, no `exp`.
+pub fn shc_card(iss: &str, key: &IssuerKey) -> String {
+    let nbf = (dcc_gateway::clock::now().unix_timestamp() - 86_400) as f64;
+    let payload = shc_payload(iss, nbf, None).to_string();
+    shc_qr(&shc_jws(payload.as_bytes(), key, &key.thumbprint(), true))
+}

@@ -1,0 +1,395 @@
+//! NZ COVID Passes and SMART Health Cards signed in the test, verified against issuer keys
+//! read from their DID document / JWKS: every refusal the specs require, with its code.
+
+use dcc_gateway::hcert::{Detail, ErrorCode, PassFormat, VerificationResult};
+use dcc_gateway::passes;
+use dcc_gateway::trust::formats::Format;
+use dcc_gateway::trust::model::TrustSnapshot;
+
+use super::make_passes::*;
+
+fn snapshot_with(keys: Vec<passes::PassKey>) -> TrustSnapshot {
+    TrustSnapshot::new(0, Vec::new()).with_pass_keys(keys)
+}
+
+fn nz_keys(doc: &serde_json::Value) -> (Vec<passes::PassKey>, Vec<(String, &'static str)>) {
+    passes::ingest(Format::NzcpDid, doc.to_string().as_bytes(), None, "nz").unwrap()
+}
+
+fn check(qr: &str, snap: &TrustSnapshot) -> VerificationResult {
+    let format = passes::detect(qr);
+    passes::verify(format, qr, snap, dcc_gateway::clock::now(), Detail::Minimal)
+}
+
+fn codes(r: &VerificationResult) -> Vec<ErrorCode> {
+    r.error_codes()
+}
+
+#[test]
+fn a_valid_nz_covid_pass_verifies_with_its_holder() {
+    let key = IssuerKey::generate();
+    let (keys, refused) = nz_keys(&did_document(NZ_DID, &[("key-1", &key)]));
+    assert!(refused.is_empty(), "{refused:?}");
+    let snap = snapshot_with(keys);
+    let qr = Nzcp::new("key-1").sign(&key);
+    let r = check(&qr, &snap);
+    assert!(r.valid, "{:?}", r.errors);
+    assert_eq!(r.format, PassFormat::Nzcp);
+    let c = r.certificate.clone().unwrap();
+    assert_eq!(c.holder.given_name.as_deref(), Some("Jack"));
+    assert_eq!(c.holder.family_name.as_deref(), Some("Sparrow"));
+    assert_eq!(c.holder.date_of_birth.as_deref(), Some("1960-04-16"));
+    assert_eq!(c.iss.as_deref(), Some(NZ_DID));
+    assert_eq!(c.kid, "key-1");
+    assert!(c.expires_at.is_some());
+    assert_eq!(
+        c.uvci.as_deref(),
+        Some("urn:uuid:60606060-6060-6060-6060-606060606060")
+    );
+    assert_eq!(
+        r.provenance.dsc_subject.as_deref(),
+        Some("did:web:nzcp.test.example#key-1")
+    );
+    let json = serde_json::to_value(&r).unwrap();
+    assert_eq!(json["format"], "nzcp");
+}
+
+#[test]
+fn nz_covid_pass_refusals_carry_their_codes() {
+    let key = IssuerKey::generate();
+    let other = IssuerKey::generate();
+    let snap = snapshot_with(nz_keys(&did_document(NZ_DID, &[("key-1", &key)])).0);
+    let now = dcc_gateway::clock::now().unix_timestamp();
+
+    // Signed by a key the DID document does not hold.
+    let r = check(&Nzcp::new("key-1").sign(&other), &snap);
+    assert_eq!(codes(&r), vec![ErrorCode::SignatureInvalid]);
+    assert!(r.certificate.is_none(), "no data from an unverified pass");
+    // A byte of the signature flipped.
+    let qr = Nzcp::new("key-1").sign(&key);
+    let mut bytes = data_encoding::BASE32_NOPAD
+        .decode(qr.trim_start_matches("NZCP:/1/").as_bytes())
+        .unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    let tampered = format!("NZCP:/1/{}", data_encoding::BASE32_NOPAD.encode(&bytes));
+    assert_eq!(
+        codes(&check(&tampered, &snap)),
+        vec![ErrorCode::SignatureInvalid]
+    );
+    // Another issuer; another kid.
+    let mut p = Nzcp::new("key-1");
+    p.iss = "did:web:evil.example";
+    assert_eq!(
+        codes(&check(&p.sign(&key), &snap)),
+        vec![ErrorCode::IssuerUntrusted]
+    );
+    assert_eq!(
+        codes(&check(&Nzcp::new("key-2").sign(&key), &snap)),
+        vec![ErrorCode::KidUnknown]
+    );
+    // Time: expired, not yet valid (the certificate is shown: the signature verified).
+    let mut p = Nzcp::new("key-1");
+    p.exp = now - 10;
+    let r = check(&p.sign(&key), &snap);
+    assert_eq!(codes(&r), vec![ErrorCode::CwtExpired]);
+    assert!(r.certificate.is_some());
+    let mut p = Nzcp::new("key-1");
+    p.nbf = now + 3600;
+    assert_eq!(
+        codes(&check(&p.sign(&key), &snap)),
+        vec![ErrorCode::CwtNotYetValid]
+    );
+    // The credential rules.
+    let mut p = Nzcp::new("key-1");
+    p.types = vec!["VerifiableCredential"];
+    assert_eq!(
+        codes(&check(&p.sign(&key), &snap)),
+        vec![ErrorCode::CredentialInvalid]
+    );
+    let mut p = Nzcp::new("key-1");
+    p.version = "2.0.0";
+    assert_eq!(
+        codes(&check(&p.sign(&key), &snap)),
+        vec![ErrorCode::CredentialInvalid]
+    );
+    let mut p = Nzcp::new("key-1");
+    p.dob = "16/04/1960";
+    assert_eq!(
+        codes(&check(&p.sign(&key), &snap)),
+        vec![ErrorCode::CredentialInvalid]
+    );
+    let mut p = Nzcp::new("key-1");
+    p.family = None;
+    assert!(check(&p.sign(&key), &snap).valid, "familyName is optional");
+    // alg only in the unprotected header.
+    let mut p = Nzcp::new("key-1");
+    p.alg_unprotected = true;
+    assert_eq!(
+        codes(&check(&p.sign(&key), &snap)),
+        vec![ErrorCode::AlgUnsupported]
+    );
+    // Framing: version, Base32.
+    let body = qr.trim_start_matches("NZCP:/1/");
+    assert_eq!(
+        codes(&check(&format!("NZCP:/2/{body}"), &snap)),
+        vec![ErrorCode::PrefixInvalid]
+    );
+    assert_eq!(
+        codes(&check(&format!("NZCP:/1/{}", body.to_lowercase()), &snap)),
+        vec![ErrorCode::Base32Invalid]
+    );
+    assert_eq!(
+        codes(&check("NZCP:/1/AAAA", &snap)),
+        vec![ErrorCode::CoseInvalid]
+    );
+}
+
+#[test]
+fn did_documents_give_only_assertion_keys_of_their_own_did() {
+    let (a, b, c) = (
+        IssuerKey::generate(),
+        IssuerKey::generate(),
+        IssuerKey::generate(),
+    );
+    let mut doc = did_document(NZ_DID, &[("key-1", &a), ("key-2", &b)]);
+    // key-2 is listed but not an assertion method; a key of another DID; a private key.
+    doc["assertionMethod"] = serde_json::json!(["#key-1"]);
+    let mut foreign = doc["verificationMethod"][0].clone();
+    foreign["id"] = serde_json::json!("did:web:other.example#key-9");
+    let mut private = doc["verificationMethod"][0].clone();
+    private["id"] = serde_json::json!(format!("{NZ_DID}#key-3"));
+    private["publicKeyJwk"]["d"] = serde_json::json!("c2VjcmV0");
+    doc["assertionMethod"] = serde_json::json!(["#key-1", format!("{NZ_DID}#key-3")]);
+    let methods = doc["verificationMethod"].as_array_mut().unwrap();
+    methods.push(foreign);
+    methods.push(private);
+    let (keys, refused) = nz_keys(&doc);
+    assert_eq!(keys.len(), 1);
+    assert_eq!(keys[0].kid, "key-1");
+    let reasons: Vec<&str> = refused.iter().map(|(_, code)| *code).collect();
+    assert!(reasons.contains(&"NOT_ASSERTION_METHOD"), "{refused:?}");
+    assert!(reasons.contains(&"NOT_THIS_ISSUER"), "{refused:?}");
+    assert!(reasons.contains(&"PRIVATE_KEY"), "{refused:?}");
+    let snap = snapshot_with(keys);
+    assert_eq!(
+        codes(&check(&Nzcp::new("key-2").sign(&b), &snap)),
+        vec![ErrorCode::KidUnknown]
+    );
+    let _ = c;
+    assert!(passes::ingest(Format::NzcpDid, b"{\"id\": \"did:key:x\"}", None, "nz").is_err());
+    assert!(passes::ingest(Format::NzcpDid, b"not json", None, "nz").is_err());
+}
+
+fn shc_snapshot(key: &IssuerKey) -> TrustSnapshot {
+    let doc = jwks(&[key]);
+    let (keys, refused) = passes::ingest(
+        Format::ShcJwks,
+        doc.to_string().as_bytes(),
+        Some(SHC_ISS),
+        "shc",
+    )
+    .unwrap();
+    assert!(refused.is_empty(), "{refused:?}");
+    snapshot_with(keys)
+}
+
+#[test]
+fn a_valid_smart_health_card_verifies_with_its_immunizations() {
+    let key = IssuerKey::generate();
+    let snap = shc_snapshot(&key);
+    let r = check(&shc_card(SHC_ISS, &key), &snap);
+    assert!(r.valid, "{:?}", r.errors);
+    assert_eq!(r.format, PassFormat::Shc);
+    let c = r.certificate.clone().unwrap();
+    assert_eq!(c.holder.family_name.as_deref(), Some("Anyperson"));
+    assert_eq!(c.holder.given_name.as_deref(), Some("John B."));
+    assert_eq!(c.holder.date_of_birth.as_deref(), Some("1951-01-20"));
+    assert_eq!(c.vaccinations.len(), 2);
+    assert_eq!(c.vaccinations[0].product.as_deref(), Some("207"));
+    assert_eq!(
+        c.vaccinations[0].product_system.as_deref(),
+        Some("http://hl7.org/fhir/sid/cvx")
+    );
+    assert_eq!(c.vaccinations[1].date.as_deref(), Some("2021-01-29"));
+    assert!(c.expires_at.is_none(), "no exp in this card");
+    assert_eq!(serde_json::to_value(&r).unwrap()["format"], "shc");
+}
+
+#[test]
+fn smart_health_card_refusals_carry_their_codes() {
+    let key = IssuerKey::generate();
+    let other = IssuerKey::generate();
+    let snap = shc_snapshot(&key);
+    let now = dcc_gateway::clock::now().unix_timestamp() as f64;
+    let payload = |iss: &str, nbf: f64, exp: Option<f64>| shc_payload(iss, nbf, exp).to_string();
+    let good = payload(SHC_ISS, now - 60.0, None);
+
+    // Wrong key under the right kid; an unknown issuer; an unknown kid.
+    let forged = shc_qr(&shc_jws(good.as_bytes(), &other, &key.thumbprint(), true));
+    assert_eq!(
+        codes(&check(&forged, &snap)),
+        vec![ErrorCode::SignatureInvalid]
+    );
+    let r = check(&shc_card("https://evil.example", &key), &snap);
+    assert_eq!(codes(&r), vec![ErrorCode::IssuerUntrusted]);
+    assert!(r.certificate.is_none());
+    let unknown = shc_qr(&shc_jws(good.as_bytes(), &key, "not-a-kid", true));
+    assert_eq!(codes(&check(&unknown, &snap)), vec![ErrorCode::KidUnknown]);
+    // Time: expired (fractional exp), not yet valid.
+    let expired = shc_qr(&shc_jws(
+        payload(SHC_ISS, now - 600.0, Some(now - 10.5)).as_bytes(),
+        &key,
+        &key.thumbprint(),
+        true,
+    ));
+    assert_eq!(codes(&check(&expired, &snap)), vec![ErrorCode::CwtExpired]);
+    let early = shc_qr(&shc_jws(
+        payload(SHC_ISS, now + 3600.0, None).as_bytes(),
+        &key,
+        &key.thumbprint(),
+        true,
+    ));
+    assert_eq!(
+        codes(&check(&early, &snap)),
+        vec![ErrorCode::CwtNotYetValid]
+    );
+    // Framing: chunked, odd digits, digits out of range, no zip.
+    assert_eq!(
+        codes(&check("shc:/1/2/56762909", &snap)),
+        vec![ErrorCode::ShcChunked]
+    );
+    assert_eq!(
+        codes(&check("shc:/567", &snap)),
+        vec![ErrorCode::JwsInvalid]
+    );
+    assert_eq!(
+        codes(&check("shc:/5699", &snap)),
+        vec![ErrorCode::JwsInvalid]
+    );
+    let unzipped = shc_qr(&shc_jws(good.as_bytes(), &key, &key.thumbprint(), false));
+    assert_eq!(codes(&check(&unzipped, &snap)), vec![ErrorCode::JwsInvalid]);
+    // Not a health card.
+    let mut not_a_card = shc_payload(SHC_ISS, now - 60.0, None);
+    not_a_card["vc"]["type"] = serde_json::json!(["VerifiableCredential"]);
+    let qr = shc_qr(&shc_jws(
+        not_a_card.to_string().as_bytes(),
+        &key,
+        &key.thumbprint(),
+        true,
+    ));
+    assert_eq!(
+        codes(&check(&qr, &snap)),
+        vec![ErrorCode::CredentialInvalid]
+    );
+    // A decompression bomb: 4 MiB of spaces inflate past the cap before any JSON is read.
+    let bomb = vec![b' '; 4 << 20];
+    let qr = shc_qr(&shc_jws(&bomb, &key, &key.thumbprint(), true));
+    assert_eq!(codes(&check(&qr, &snap)), vec![ErrorCode::PayloadTooLarge]);
+}
+
+#[test]
+fn jwks_keys_must_be_named_by_their_thumbprint() {
+    let (a, b) = (IssuerKey::generate(), IssuerKey::generate());
+    let mut doc = jwks(&[&a, &b]);
+    doc["keys"][1]["kid"] = serde_json::json!("chosen-by-issuer");
+    let mut enc = a.jwk();
+    enc["kid"] = serde_json::json!(a.thumbprint());
+    enc["use"] = serde_json::json!("enc");
+    doc["keys"].as_array_mut().unwrap().push(enc);
+    let (keys, refused) = passes::ingest(
+        Format::ShcJwks,
+        doc.to_string().as_bytes(),
+        Some(SHC_ISS),
+        "shc",
+    )
+    .unwrap();
+    assert_eq!(keys.len(), 1);
+    let reasons: Vec<&str> = refused.iter().map(|(_, code)| *code).collect();
+    assert_eq!(reasons, vec!["KID_NOT_THUMBPRINT", "NOT_A_SIGNER"]);
+    // An off-curve point is refused at ingestion.
+    let mut bad = jwks(&[&a]);
+    bad["keys"][0]["y"] = bad["keys"][0]["x"].clone();
+    let (keys, refused) = passes::ingest(
+        Format::ShcJwks,
+        bad.to_string().as_bytes(),
+        Some(SHC_ISS),
+        "shc",
+    )
+    .unwrap();
+    assert!(keys.is_empty());
+    assert_eq!(refused[0].1, "KEY_MALFORMED");
+    assert!(passes::ingest(Format::ShcJwks, b"{\"keys\":[]}", None, "shc").is_err());
+}
+
+#[test]
+fn pass_keys_change_the_snapshot_id() {
+    let key = IssuerKey::generate();
+    let plain = TrustSnapshot::new(0, Vec::new());
+    let with = snapshot_with(nz_keys(&did_document(NZ_DID, &[("key-1", &key)])).0);
+    let other = snapshot_with(nz_keys(&did_document(NZ_DID, &[("key-2", &key)])).0);
+    assert_ne!(plain.id, with.id);
+    assert_ne!(with.id, other.id);
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 256, .. proptest::prelude::ProptestConfig::default() })]
+
+    #[test]
+    fn random_passes_never_panic_and_never_verify(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..1500)) {
+        let key = IssuerKey::generate();
+        let snap = shc_snapshot(&key);
+        let b32 = data_encoding::BASE32_NOPAD.encode(&bytes);
+        let digits: String = bytes.iter().map(|b| format!("{:02}", b % 78)).collect();
+        for qr in [format!("NZCP:/1/{b32}"), format!("shc:/{digits}"), format!("NZCP:/1/{}", String::from_utf8_lossy(&bytes))] {
+            let r = check(&qr, &snap);
+            proptest::prop_assert!(!r.valid);
+            proptest::prop_assert_eq!(r.errors.len(), 1);
+            proptest::prop_assert!(r.certificate.is_none());
+        }
+    }
+}
+
+#[test]
+fn cli_verify_reads_nzcp_and_shc_issuer_files() {
+    let dir = std::env::temp_dir().join(format!("dccgw-cli-passes-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let (nz, shc) = (IssuerKey::generate(), IssuerKey::generate());
+    let did = dir.join("did.json");
+    let keys = dir.join("jwks.json");
+    std::fs::write(&did, did_document(NZ_DID, &[("key-1", &nz)]).to_string()).unwrap();
+    std::fs::write(&keys, jwks(&[&shc]).to_string()).unwrap();
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_dcc-gateway"))
+            .arg("verify")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let nzcp = Nzcp::new("key-1").sign(&nz);
+    let out = run(&["--json", "--nzcp-did", did.to_str().unwrap(), &nzcp]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["format"], "nzcp");
+    let spec = format!("{SHC_ISS}={}", keys.display());
+    let out = run(&["--shc-jwks", &spec, &shc_card(SHC_ISS, &shc)]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Without the issuer's keys: invalid, exit 1; a malformed --shc-jwks: usage, exit 2.
+    assert_eq!(run(&[&nzcp]).status.code(), Some(1));
+    assert_eq!(
+        run(&["--shc-jwks", "no-equals-sign", &nzcp]).status.code(),
+        Some(2)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
