@@ -168,6 +168,17 @@ fn bench_passes(c: &mut Criterion) {
         .unwrap()
         .0,
     );
+    let icao = IcaoSigner::new(365);
+    keys.extend(
+        passes::ingest(
+            Format::IcaoCsca,
+            icao.csca_pem.as_bytes(),
+            Some("AUS"),
+            "au",
+        )
+        .unwrap()
+        .0,
+    );
     let snap = TrustSnapshot::new(0, Vec::new()).with_pass_keys(keys);
     let at = dcc_gateway::clock::now();
     let nzcp = Nzcp::new("key-1").sign(&nz);
@@ -179,7 +190,8 @@ fn bench_passes(c: &mut Criterion) {
             ))
         })
     });
-    for (name, qr) in [("nzcp", &nzcp), ("shc", &card)] {
+    let seal = icao.seal(&vds_vacc_data("AUS"));
+    for (name, qr) in [("nzcp", &nzcp), ("shc", &card), ("icao_vds_nc", &seal)] {
         let format = passes::detect(qr);
         assert!(passes::verify(format, qr, &snap, at, Detail::Minimal).valid);
         c.bench_function(&format!("passes/{name}_full_verify"), |b| {

@@ -22,6 +22,7 @@ fuzz_target!(|data: &[u8]| {
         (PassFormat::Nzcp, format!("NZCP:/1/{b32}")),
         (PassFormat::Shc, format!("shc:/{text}")),
         (PassFormat::Shc, format!("shc:/{digits}")),
+        (PassFormat::IcaoVdsNc, text.to_string()),
     ] {
         let r = passes::verify(format, &qr, &snap, at, Detail::Full);
         assert!(r.valid == r.errors.is_empty());
@@ -29,4 +30,5 @@ fuzz_target!(|data: &[u8]| {
     }
     let _ = passes::ingest(Format::NzcpDid, data, None, "fuzz");
     let _ = passes::ingest(Format::ShcJwks, data, Some("https://x.example"), "fuzz");
+    let _ = passes::ingest(Format::IcaoCsca, data, Some("AUS"), "fuzz");
 });

@@ -34,6 +34,10 @@ pub struct VerifyArgs {
     /// `jwks.json`). Repeatable.
     #[arg(long = "shc-jwks", value_name = "ISSUER=FILE")]
     pub shc_jwks: Vec<String>,
+    /// The CSCAs of an ICAO VDS-NC issuing state: `STATE=FILE` (its code as in `hdr.is`, e.g.
+    /// AUS, and a PEM bundle). Repeatable.
+    #[arg(long = "icao-csca", value_name = "STATE=FILE")]
+    pub icao_csca: Vec<String>,
     /// Verify at this instant (RFC 3339, e.g. 2021-06-01T00:00:00Z); default now.
     #[arg(long, value_name = "RFC3339", value_parser = parse_at)]
     pub at: Option<OffsetDateTime>,
@@ -64,7 +68,8 @@ pub struct VerifyArgs {
     /// Business rules folder (`<CC>/*.json`, e.g. trust-lists/rules), with --destination.
     #[arg(long, value_name = "DIR", requires = "destination")]
     pub rules: Option<PathBuf>,
-    /// The QR text (`HC1:…`, `NZCP:/1/…`, `shc:/…`), or `-` to read it from stdin.
+    /// The QR text (`HC1:…`, `NZCP:/1/…`, `shc:/…`, a VDS-NC JSON), or `-` to read it from
+    /// stdin.
     #[arg(value_name = "QR", required_unless_present = "image")]
     pub qr: Option<String>,
 }
@@ -98,6 +103,7 @@ fn load_revocations(path: &std::path::Path) -> Result<Vec<crate::revocation::Bat
 fn load_pass_keys(
     dids: &[PathBuf],
     jwks: &[String],
+    cscas: &[String],
 ) -> Result<Vec<crate::passes::PassKey>, String> {
     use crate::trust::formats::Format;
     let mut keys = Vec::new();
@@ -114,11 +120,16 @@ fn load_pass_keys(
     for path in dids {
         add(Format::NzcpDid, path, None)?;
     }
-    for spec in jwks {
-        let Some((issuer, path)) = spec.split_once('=') else {
-            return Err(format!("--shc-jwks {spec}: expected ISSUER=FILE"));
-        };
-        add(Format::ShcJwks, &PathBuf::from(path), Some(issuer))?;
+    for (flag, format, specs) in [
+        ("--shc-jwks", Format::ShcJwks, jwks),
+        ("--icao-csca", Format::IcaoCsca, cscas),
+    ] {
+        for spec in specs {
+            let Some((issuer, path)) = spec.split_once('=') else {
+                return Err(format!("{flag} {spec}: expected ISSUER=FILE"));
+            };
+            add(format, &PathBuf::from(path), Some(issuer))?;
+        }
     }
     Ok(keys)
 }
@@ -149,7 +160,7 @@ pub fn load_trust(trust: &[PathBuf], trust_lists: &[PathBuf]) -> Result<TrustSna
 
 pub fn verify(args: &VerifyArgs) -> Result<u8, String> {
     let mut snapshot = load_trust(&args.trust, &args.trust_list)?;
-    let pass_keys = load_pass_keys(&args.nzcp_did, &args.shc_jwks)?;
+    let pass_keys = load_pass_keys(&args.nzcp_did, &args.shc_jwks, &args.icao_csca)?;
     if !pass_keys.is_empty() {
         snapshot = snapshot.with_pass_keys(pass_keys);
     }

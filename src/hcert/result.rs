@@ -39,6 +39,9 @@ pub enum PassFormat {
     /// SMART Health Card (`shc:/`).
     #[serde(rename = "shc")]
     Shc,
+    /// ICAO Visible Digital Seal for non-constrained environments (JSON).
+    #[serde(rename = "icao-vds-nc")]
+    IcaoVdsNc,
 }
 
 impl PassFormat {
@@ -47,6 +50,7 @@ impl PassFormat {
             PassFormat::EuDcc => "eu-dcc",
             PassFormat::Nzcp => "nzcp",
             PassFormat::Shc => "shc",
+            PassFormat::IcaoVdsNc => "icao-vds-nc",
         }
     }
 }

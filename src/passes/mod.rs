@@ -1,21 +1,24 @@
 //! Health passes other than the EU DCC: detection by content, the issuer keys they are checked
 //! against, and one verdict shape for all.
 //!
-//! [`detect`] looks at the first bytes only (a prefix compare, well under a microsecond):
-//! `NZCP:/` is an NZ COVID Pass ([`nzcp`]), `shc:/` a SMART Health Card ([`shc`]); anything else
-//! goes down the EU DCC pipeline ([`crate::hcert`]), which also names the framings it recognises
-//! but does not verify (ICAO VDS-NC, DIVOC) in its `PREFIX_INVALID` message.
+//! [`detect`] looks at the first bytes only (prefix compares; a VDS-NC is a JSON object naming
+//! `data` and `sig` in its first 4 KiB): `NZCP:/` is an NZ COVID Pass ([`nzcp`]), `shc:/` a
+//! SMART Health Card ([`shc`]), a VDS-NC seal an ICAO proof of vaccination or testing
+//! ([`icao`]); anything else goes down the EU DCC pipeline ([`crate::hcert`]), which names the
+//! framings it recognises but nobody verifies (DIVOC) in its `PREFIX_INVALID` message.
 //!
 //! Trust is configured material, pinned and offline at verify time, with the last-good rule of
 //! every source: an `nzcp-did` source is a DID document (`did:web` issuer, P-256 keys named in
 //! `assertionMethod`), an `shc-jwks` source the JWKS of one SMART Health Card issuer (`issuer`
-//! set in the source; each key's `kid` must be its RFC 7638 thumbprint). Both become
-//! [`PassKey`]s in the trust snapshot, whose id covers them (a key change can never be
-//! answered from the result cache; pass verdicts are not cached at all).
+//! set in the source; each key's `kid` must be its RFC 7638 thumbprint), an `icao-csca` source
+//! the CSCAs of one issuing state (`issuer` = its code). All become [`PassKey`]s in the trust
+//! snapshot, whose id covers them (a key change can never be answered from the result cache;
+//! pass verdicts are not cached at all).
 //!
 //! Verdicts are [`VerificationResult`]s with `format` set; the certificate part (holder, dates,
 //! issuer, vaccination events) is filled only after the signature verified.
 
+pub mod icao;
 pub mod nzcp;
 pub mod shc;
 
@@ -39,6 +42,8 @@ pub fn detect(qr: &str) -> PassFormat {
         PassFormat::Nzcp
     } else if qr.starts_with("shc:/") {
         PassFormat::Shc
+    } else if icao::looks_like(qr) {
+        PassFormat::IcaoVdsNc
     } else {
         PassFormat::EuDcc
     }
@@ -65,6 +70,9 @@ pub enum PassFormatName {
     Nzcp,
     #[serde(rename = "shc")]
     Shc,
+    /// A CSCA of an ICAO VDS-NC issuing state (`point` then holds the certificate's DER).
+    #[serde(rename = "icao-csca")]
+    IcaoVdsNc,
 }
 
 impl crate::trust::material::Material for PassKey {
@@ -129,6 +137,19 @@ impl PassKeys {
         self.issuers.contains(&(format, issuer.to_owned()))
     }
 
+    /// The CSCAs of an ICAO issuing state (with their DER); `Err(IssuerUntrusted)` if none.
+    fn cscas(&self, state: &str) -> Result<Vec<Resolved>, ErrorCode> {
+        if !self.issuer_known(PassFormatName::IcaoVdsNc, state) {
+            return Err(ErrorCode::IssuerUntrusted);
+        }
+        Ok(self
+            .by_key
+            .iter()
+            .filter(|((f, issuer, _), _)| *f == PassFormatName::IcaoVdsNc && issuer == state)
+            .map(|(_, v)| v.clone())
+            .collect())
+    }
+
     /// The key of `issuer` named `kid`: `Err(IssuerUntrusted)` when the issuer is not trusted
     /// at all, `Err(KidUnknown)` when it is but has no such key.
     fn find(
@@ -155,9 +176,17 @@ pub fn verify(
     detail: Detail,
 ) -> VerificationResult {
     let mut out = Verdict::new(format, snapshot, at);
+    if qr.len() > crate::hcert::Limits::default().max_qr_chars {
+        out.error(
+            ErrorCode::PayloadTooLarge,
+            "the QR text is longer than a QR code holds",
+        );
+        return out.finish();
+    }
     match format {
         PassFormat::Nzcp => nzcp::verify(qr, &snapshot.pass_keys, &mut out, detail),
         PassFormat::Shc => shc::verify(qr, &snapshot.pass_keys, &mut out, detail),
+        PassFormat::IcaoVdsNc => icao::verify(qr, &snapshot.pass_keys, &mut out, detail),
         PassFormat::EuDcc => out.error(ErrorCode::PrefixInvalid, "not a non-EU pass"),
     }
     out.finish()
@@ -404,6 +433,10 @@ pub fn ingest(
     issuer: Option<&str>,
     source: &str,
 ) -> Result<(Vec<PassKey>, Vec<Refused>), String> {
+    if format == crate::trust::formats::Format::IcaoCsca {
+        let issuer = issuer.ok_or("an icao-csca source needs `issuer`".to_owned())?;
+        return icao::cscas_of_pem(bytes, issuer, source);
+    }
     let doc: serde_json::Value =
         serde_json::from_slice(bytes).map_err(|_| "not a JSON document".to_owned())?;
     match format {

@@ -24,12 +24,6 @@ const CONTEXT_NZCP: &str = "https://nzcp.covid19.health.nz/contexts/v1";
 /// Verifies one NZ COVID Pass into `out`.
 pub(crate) fn verify(qr: &str, keys: &PassKeys, out: &mut Verdict, detail: Detail) {
     let limits = Limits::default();
-    if qr.len() > limits.max_qr_chars {
-        return out.error(
-            ErrorCode::PayloadTooLarge,
-            "the QR text is longer than a QR code holds",
-        );
-    }
     let Some((version, payload)) = qr.strip_prefix(PREFIX).and_then(|r| r.split_once('/')) else {
         return out.error(
             ErrorCode::PrefixInvalid,

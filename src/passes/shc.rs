@@ -23,12 +23,6 @@ const HEALTH_CARD: &str = "https://smarthealth.cards#health-card";
 /// Verifies one SMART Health Card into `out`.
 pub(crate) fn verify(qr: &str, keys: &PassKeys, out: &mut Verdict, detail: Detail) {
     let limits = Limits::default();
-    if qr.len() > limits.max_qr_chars {
-        return out.error(
-            ErrorCode::PayloadTooLarge,
-            "the QR text is longer than a QR code holds",
-        );
-    }
     let Some(digits) = qr.strip_prefix(PREFIX) else {
         return out.error(
             ErrorCode::PrefixInvalid,

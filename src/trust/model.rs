@@ -253,12 +253,7 @@ fn public_key(spki: &SubjectPublicKeyInfo<'_>) -> PublicKey {
     const P256: &str = "1.2.840.10045.3.1.7";
     // RSA keys published under id-RSASSA-PSS instead of rsaEncryption: same RSAPublicKey bits.
     const RSASSA_PSS: &str = "1.2.840.113549.1.1.10";
-    let curve = spki
-        .algorithm
-        .parameters
-        .as_ref()
-        .and_then(|p| p.as_oid().ok())
-        .map(|o| o.to_id_string());
+    let curve = crate::trust::validate::curve_oid(spki);
     match spki.parsed() {
         Ok(X509Key::EC(point)) => {
             let data = point.data();

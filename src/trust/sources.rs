@@ -153,7 +153,7 @@ pub enum SourcesError {
     #[error("source {0}: a revocation-folder source needs a path")]
     RevocationFolderNeeds(String),
     #[error(
-        "source {0}: `issuer` (an https URL without a trailing slash) is required by shc-jwks and allowed for no other format"
+        "source {0}: `issuer` is required by shc-jwks (an https URL without a trailing slash) and icao-csca (the state's ICAO code, e.g. AUS), and allowed for no other format"
     )]
     ShcIssuer(String),
     #[error("cannot be read: {0}")]
@@ -208,12 +208,21 @@ impl SourcesFile {
             if s.format == crate::trust::formats::Format::RevocationFolder && s.path.is_none() {
                 return Err(SourcesError::RevocationFolderNeeds(s.id.clone()));
             }
-            let shc = s.format == crate::trust::formats::Format::ShcJwks;
-            let issuer_ok = s
-                .issuer
-                .as_deref()
-                .map(|i| i.starts_with("https://") && !i.ends_with('/') && i.len() <= 512);
-            if (shc && issuer_ok != Some(true)) || (!shc && issuer_ok.is_some()) {
+            let issuer_ok = s.issuer.as_deref().map(|i| match s.format {
+                crate::trust::formats::Format::ShcJwks => {
+                    i.starts_with("https://") && !i.ends_with('/') && i.len() <= 512
+                }
+                crate::trust::formats::Format::IcaoCsca => {
+                    (1..=3).contains(&i.len())
+                        && i.bytes().all(|b| b.is_ascii_uppercase() || b == b'<')
+                }
+                _ => false,
+            });
+            let needs = matches!(
+                s.format,
+                crate::trust::formats::Format::ShcJwks | crate::trust::formats::Format::IcaoCsca
+            );
+            if (needs && issuer_ok != Some(true)) || (!needs && issuer_ok.is_some()) {
                 return Err(SourcesError::ShcIssuer(s.id.clone()));
             }
             if crate::keys::issue::parse_duration(&s.refresh).is_none_or(|d| d.whole_seconds() < 1)

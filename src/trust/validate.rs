@@ -93,16 +93,20 @@ pub fn verify_spki(spki_der: &[u8], alg: SigAlg, msg: &[u8], sig: &[u8]) -> bool
     verify_with(&spki, alg, msg, sig)
 }
 
+/// The named-curve OID of an EC SubjectPublicKeyInfo (dotted), if it has one.
+pub fn curve_oid(spki: &SubjectPublicKeyInfo<'_>) -> Option<String> {
+    spki.algorithm
+        .parameters
+        .as_ref()
+        .and_then(|p| p.as_oid().ok())
+        .map(|o| o.to_id_string())
+}
+
 /// Verifies `sig` over `msg` with a parsed SubjectPublicKeyInfo.
 pub fn verify_with(spki: &SubjectPublicKeyInfo<'_>, alg: SigAlg, msg: &[u8], sig: &[u8]) -> bool {
     use ring::signature as rs;
     let key_oid = spki.algorithm.algorithm.to_id_string();
-    let curve = spki
-        .algorithm
-        .parameters
-        .as_ref()
-        .and_then(|p| p.as_oid().ok())
-        .map(|o| o.to_id_string());
+    let curve = curve_oid(spki);
     let key = spki.subject_public_key.data.as_ref();
     let ring_alg: &dyn rs::VerificationAlgorithm = match (alg, key_oid.as_str(), curve.as_deref()) {
         (SigAlg::EcdsaP256Fixed, OID_EC_PUBLIC_KEY, Some(OID_P256)) => &rs::ECDSA_P256_SHA256_FIXED,

@@ -23,6 +23,11 @@ async fn nzcp_and_shc_verify_against_their_sources_and_keep_the_last_good_keys()
     std::fs::write(dir.join("jwks.json"), jwks(&[&shc]).to_string()).unwrap();
     let mut nz_source = SourceConfig::local_pem("nz", dir.join("did.json"));
     nz_source.format = Format::NzcpDid;
+    let icao = IcaoSigner::new(365);
+    std::fs::write(dir.join("au-csca.pem"), &icao.csca_pem).unwrap();
+    let mut icao_source = SourceConfig::local_pem("au", dir.join("au-csca.pem"));
+    icao_source.format = Format::IcaoCsca;
+    icao_source.issuer = Some("AUS".into());
     let mut shc_source = SourceConfig::local_pem("shc", dir.join("jwks.json"));
     shc_source.format = Format::ShcJwks;
     shc_source.issuer = Some(SHC_ISS.into());
@@ -30,7 +35,7 @@ async fn nzcp_and_shc_verify_against_their_sources_and_keep_the_last_good_keys()
     let mut s = settings();
     s.data_dir = dir.join("data");
     s.redis_url = Some(redis.url());
-    let app = spawn_instance(s.clone(), vec![nz_source, shc_source]);
+    let app = spawn_instance(s.clone(), vec![nz_source, shc_source, icao_source]);
     // A second instance without the sources follows the first through Redis.
     s.data_dir = dir.join("data-b");
     let follower = spawn_instance(s, Vec::new());
@@ -54,6 +59,11 @@ async fn nzcp_and_shc_verify_against_their_sources_and_keep_the_last_good_keys()
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert_eq!(follower.verdict(&card).await["valid"], true);
+    let seal = icao.seal(&vds_vacc_data("AUS"));
+    let v = app.verdict(&seal).await;
+    assert_eq!(v["valid"], true, "{v}");
+    assert_eq!(v["format"], "icao-vds-nc");
+    assert_eq!(follower.verdict(&seal).await["valid"], true);
     // The EU pipeline's verdicts say what they are too.
     assert_eq!(app.verdict("HC1:").await["format"], "eu-dcc");
     // A pass signed by another key is refused; nothing of it is shown.

@@ -232,3 +232,73 @@ pub fn shc_card(iss: &str, key: &IssuerKey) -> String {
     let payload = shc_payload(iss, nbf, None).to_string();
     shc_qr(&shc_jws(payload.as_bytes(), key, &key.thumbprint(), true))
 }
+
+/// An ICAO issuing state's CSCA and a barcode signer certificate (BSC) under it.
+pub struct IcaoSigner {
+    pub csca_pem: String,
+    pub bsc_der: Vec<u8>,
+    key: EcdsaKeyPair,
+}
+
+impl IcaoSigner {
+    /// A CSCA and a BSC valid from yesterday for `bsc_days` days.
+    pub fn new(bsc_days: i64) -> IcaoSigner {
+        use rcgen::{
+            BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose,
+        };
+        let now = dcc_gateway::clock::now();
+        let ca_key = KeyPair::generate().unwrap();
+        let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+        ca.key_usages = vec![KeyUsagePurpose::KeyCertSign];
+        ca.distinguished_name.push(DnType::CountryName, "AU");
+        ca.distinguished_name.push(DnType::CommonName, "Test CSCA");
+        let ca_cert = ca.self_signed(&ca_key).unwrap();
+        let bsc_key = KeyPair::generate().unwrap();
+        let mut bsc = CertificateParams::new(Vec::<String>::new()).unwrap();
+        bsc.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        bsc.distinguished_name.push(DnType::CountryName, "AU");
+        bsc.distinguished_name.push(DnType::CommonName, "Test BSC");
+        bsc.not_before = now - time::Duration::days(1);
+        bsc.not_after = now + time::Duration::days(bsc_days);
+        let issuer = Issuer::from_params(&ca, ca_key);
+        let bsc_cert = bsc.signed_by(&bsc_key, &issuer).unwrap();
+        let rng = ring::rand::SystemRandom::new();
+        let key = EcdsaKeyPair::from_pkcs8(
+            &ECDSA_P256_SHA256_FIXED_SIGNING,
+            &bsc_key.serialize_der(),
+            &rng,
+        )
+        .unwrap();
+        IcaoSigner {
+            csca_pem: ca_cert.pem(),
+            bsc_der: bsc_cert.der().to_vec(),
+            key,
+        }
+    }
+
+    /// A VDS-NC over `data` (its keys in sorted order, no floats: `serde_json`'s output is
+    /// then the RFC 8785 form, independently of the gateway's canonicaliser).
+    pub fn seal(&self, data: &Json) -> String {
+        let rng = ring::rand::SystemRandom::new();
+        let canonical = serde_json::to_string(data).unwrap();
+        let sig = self.key.sign(&rng, canonical.as_bytes()).unwrap();
+        let b64 = |b: &[u8]| data_encoding::BASE64URL_NOPAD.encode(b);
+        json!({"data": data, "sig": {"alg": "ES256", "cer": b64(&self.bsc_der), "sigvl": b64(sig.as_ref())}})
+            .to_string()
+    }
+}
+
+/// The `data` of an Australian-style proof of vaccination.
+pub fn vds_vacc_data(state: &str) -> Json {
+    json!({
+        "hdr": {"is": state, "t": "icao.vacc", "v": 1},
+        "msg": {
+            "pid": {"dob": "1961-05-15", "i": "PA0941262", "n": "CITIZEN  JANE SUE", "sex": "F"},
+            "uvci": "VB0009990012",
+            "ve": [{"des": "XM68M6", "dis": "RA01.0", "nam": "AstraZeneca Vaxzevria",
+                    "vd": [{"adm": "General Practitioner", "ctr": "AUS", "dvc": "2021-09-15", "lot": "300157P", "seq": 1},
+                           {"adm": "General Practitioner", "ctr": "AUS", "dvc": "2021-10-15", "lot": "300157P", "seq": 2}]}]
+        }
+    })
+}

@@ -143,6 +143,15 @@ fn nz_covid_pass_refusals_carry_their_codes() {
         codes(&check("NZCP:/1/AAAA", &snap)),
         vec![ErrorCode::CoseInvalid]
     );
+    for long in [
+        format!("NZCP:/1/{}", "A".repeat(9000)),
+        format!("shc:/{}", "5".repeat(9000)),
+    ] {
+        assert_eq!(
+            codes(&check(&long, &snap)),
+            vec![ErrorCode::PayloadTooLarge]
+        );
+    }
 }
 
 #[test]
@@ -392,4 +401,98 @@ fn cli_verify_reads_nzcp_and_shc_issuer_files() {
         Some(2)
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn icao_snapshot(signer: &IcaoSigner, state: &str) -> TrustSnapshot {
+    let (keys, refused) = passes::ingest(
+        Format::IcaoCsca,
+        signer.csca_pem.as_bytes(),
+        Some(state),
+        "au",
+    )
+    .unwrap();
+    assert!(refused.is_empty(), "{refused:?}");
+    snapshot_with(keys)
+}
+
+#[test]
+fn an_icao_vds_nc_verifies_against_its_states_csca() {
+    let signer = IcaoSigner::new(365);
+    let snap = icao_snapshot(&signer, "AUS");
+    let qr = signer.seal(&vds_vacc_data("AUS"));
+    let r = check(&qr, &snap);
+    assert!(r.valid, "{:?}", r.errors);
+    assert_eq!(r.format, PassFormat::IcaoVdsNc);
+    let c = r.certificate.clone().unwrap();
+    assert_eq!(
+        c.holder.family_name_std.as_deref(),
+        Some("CITIZEN  JANE SUE")
+    );
+    assert_eq!(c.holder.date_of_birth.as_deref(), Some("1961-05-15"));
+    assert_eq!(c.uvci.as_deref(), Some("VB0009990012"));
+    assert_eq!(c.vaccinations.len(), 2);
+    assert_eq!(c.vaccinations[1].dose, Some(2));
+    assert_eq!(c.vaccinations[0].product.as_deref(), Some("XM68M6"));
+    assert_eq!(serde_json::to_value(&r).unwrap()["format"], "icao-vds-nc");
+    // Member order and whitespace of the QR text do not matter: the canonical form is signed.
+    let reordered: serde_json::Value = serde_json::from_str(&qr).unwrap();
+    let pretty = serde_json::to_string_pretty(&reordered).unwrap();
+    assert!(check(&pretty, &snap).valid);
+}
+
+#[test]
+fn icao_vds_nc_refusals_carry_their_codes() {
+    let signer = IcaoSigner::new(365);
+    let snap = icao_snapshot(&signer, "AUS");
+    let data = vds_vacc_data("AUS");
+    // Tampered data: a dose date changed after signing.
+    let mut seal: serde_json::Value = serde_json::from_str(&signer.seal(&data)).unwrap();
+    seal["data"]["msg"]["ve"][0]["vd"][0]["dvc"] = serde_json::json!("2021-09-16");
+    assert_eq!(
+        codes(&check(&seal.to_string(), &snap)),
+        vec![ErrorCode::SignatureInvalid]
+    );
+    // A state without trusted CSCAs; a BSC from another CSCA.
+    assert_eq!(
+        codes(&check(&signer.seal(&vds_vacc_data("NZL")), &snap)),
+        vec![ErrorCode::IssuerUntrusted]
+    );
+    let stranger = IcaoSigner::new(365);
+    assert_eq!(
+        codes(&check(&stranger.seal(&data), &snap)),
+        vec![ErrorCode::KidUnknown]
+    );
+    // An expired barcode signer.
+    let expired = IcaoSigner::new(-0);
+    let snap_expired = icao_snapshot(&expired, "AUS");
+    let r = passes::verify(
+        PassFormat::IcaoVdsNc,
+        &expired.seal(&data),
+        &snap_expired,
+        dcc_gateway::clock::now() + time::Duration::days(2),
+        Detail::Minimal,
+    );
+    assert_eq!(codes(&r), vec![ErrorCode::DscNotValid]);
+    // ES512 is refused; an unknown document type.
+    let mut es512: serde_json::Value = serde_json::from_str(&signer.seal(&data)).unwrap();
+    es512["sig"]["alg"] = serde_json::json!("ES512");
+    assert_eq!(
+        codes(&check(&es512.to_string(), &snap)),
+        vec![ErrorCode::AlgUnsupported]
+    );
+    let mut other = data.clone();
+    other["hdr"]["t"] = serde_json::json!("icao.visa");
+    assert_eq!(
+        codes(&check(&signer.seal(&other), &snap)),
+        vec![ErrorCode::CredentialInvalid]
+    );
+    // Not a CA in the CSCA bundle: refused at ingestion.
+    let bsc_pem = format!(
+        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+        data_encoding::BASE64.encode(&signer.bsc_der)
+    );
+    let (keys, refused) =
+        passes::ingest(Format::IcaoCsca, bsc_pem.as_bytes(), Some("AUS"), "au").unwrap();
+    assert!(keys.is_empty());
+    assert_eq!(refused[0].1, "NOT_A_CA");
 }

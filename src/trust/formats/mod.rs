@@ -59,11 +59,14 @@ pub enum Format {
     /// A SMART Health Card issuer's JWKS (`/.well-known/jwks.json`, with `issuer` set): SHC
     /// issuer keys, not DSCs.
     ShcJwks,
+    /// A PEM bundle of one ICAO issuing state's CSCAs (`issuer` = its code, e.g. `AUS`): the
+    /// anchors of VDS-NC barcode signers, not DSCs.
+    IcaoCsca,
 }
 
 impl Format {
     /// Every format, in the order of the docs.
-    pub const ALL: [Format; 10] = [
+    pub const ALL: [Format; 11] = [
         Format::EuJson,
         Format::DeSigned,
         Format::SeJws,
@@ -74,11 +77,12 @@ impl Format {
         Format::EuRevocation,
         Format::NzcpDid,
         Format::ShcJwks,
+        Format::IcaoCsca,
     ];
 
     /// Whether the format carries issuer keys of non-EU passes ([`crate::passes`]).
     pub const fn carries_pass_keys(self) -> bool {
-        matches!(self, Format::NzcpDid | Format::ShcJwks)
+        matches!(self, Format::NzcpDid | Format::ShcJwks | Format::IcaoCsca)
     }
 
     /// Whether the format carries business rules (else keys).
@@ -106,6 +110,7 @@ impl Format {
             Format::EuRevocation => "eu-revocation",
             Format::NzcpDid => "nzcp-did",
             Format::ShcJwks => "shc-jwks",
+            Format::IcaoCsca => "icao-csca",
         }
     }
 }
@@ -350,7 +355,8 @@ pub fn ingest(format: Format, bytes: &[u8], ctx: &Context<'_>) -> Result<Ingeste
         | Format::RevocationFolder
         | Format::EuRevocation
         | Format::NzcpDid
-        | Format::ShcJwks => Err(ListError::Malformed(
+        | Format::ShcJwks
+        | Format::IcaoCsca => Err(ListError::Malformed(
             "this source holds rules, revocations or pass issuer keys, not DSCs".into(),
         )),
     }
