@@ -496,3 +496,43 @@ fn icao_vds_nc_refusals_carry_their_codes() {
     assert!(keys.is_empty());
     assert_eq!(refused[0].1, "NOT_A_CA");
 }
+
+#[test]
+fn the_nzcp_specification_examples_give_the_specified_verdicts() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/nzcp");
+    let did: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("did.json")).unwrap()).unwrap();
+    let snap = snapshot_with(nz_keys(&did).0);
+    // The examples were made in November 2021; judged then.
+    let at = time::macros::datetime!(2021-11-03 00:00 UTC);
+    for (file, expected) in [
+        ("nzcp-valid.txt", vec![]),
+        ("nzcp-bad-public-key.txt", vec![ErrorCode::SignatureInvalid]),
+        (
+            "nzcp-modified-payload.txt",
+            vec![ErrorCode::SignatureInvalid],
+        ),
+        ("nzcp-modified-sig.txt", vec![ErrorCode::SignatureInvalid]),
+        (
+            "nzcp-not-associated-public-key.txt",
+            vec![ErrorCode::KidUnknown],
+        ),
+        (
+            "nzcp-notactive-payload.txt",
+            vec![ErrorCode::CwtNotYetValid],
+        ),
+        ("nzcp-expired-payload.txt", vec![ErrorCode::CwtExpired]),
+    ] {
+        let qr = std::fs::read_to_string(dir.join(file)).unwrap();
+        let r = passes::verify(PassFormat::Nzcp, qr.trim(), &snap, at, Detail::Minimal);
+        assert_eq!(codes(&r), expected, "{file}");
+    }
+    let qr = std::fs::read_to_string(dir.join("nzcp-valid.txt")).unwrap();
+    let r = passes::verify(PassFormat::Nzcp, qr.trim(), &snap, at, Detail::Minimal);
+    let c = r.certificate.unwrap();
+    assert_eq!(c.holder.given_name.as_deref(), Some("Jack"));
+    assert_eq!(
+        c.uvci.as_deref(),
+        Some("urn:uuid:60a4f54d-4e30-4332-be33-ad78b1eafa4b")
+    );
+}
