@@ -247,6 +247,35 @@ impl Target {
     }
 }
 
+/// "Skip Redis for a while after a failure": callers check [`Pause::active`] before a command
+/// and call [`Pause::start`] when one fails, so no request waits on a failing Redis.
+#[derive(Debug, Default)]
+pub struct Pause {
+    until: std::sync::Mutex<Option<std::time::Instant>>,
+}
+
+impl Pause {
+    /// Whether a pause is running now.
+    pub fn active(&self) -> bool {
+        self.until
+            .lock()
+            .ok()
+            .and_then(|g| *g)
+            .is_some_and(|t| std::time::Instant::now() < t)
+    }
+
+    /// Pauses for `d` from now; true when no pause was running (the caller logs once).
+    pub fn start(&self, d: Duration) -> bool {
+        let now = std::time::Instant::now();
+        let Ok(mut g) = self.until.lock() else {
+            return false;
+        };
+        let fresh = g.is_none_or(|t| now >= t);
+        *g = Some(now + d);
+        fresh
+    }
+}
+
 /// A connection to the deployment, whatever its kind (see the module docs).
 #[derive(Clone)]
 pub enum Conn {

@@ -195,13 +195,16 @@ pub fn verify(args: &VerifyArgs) -> Result<u8, String> {
         (None, None) => return Err("give a QR text, `-` or --image FILE".to_owned()),
     };
     let (result, signed) = match qr {
-        Ok(qr) if crate::passes::detect(&qr) != crate::hcert::PassFormat::EuDcc => {
-            let format = crate::passes::detect(&qr);
-            (
-                crate::passes::verify(format, &qr, &snapshot, opts.at, opts.detail),
-                None,
-            )
-        }
+        Ok(qr) if crate::passes::detect(&qr) != crate::hcert::PassFormat::EuDcc => (
+            crate::passes::verify(
+                crate::passes::detect(&qr),
+                &qr,
+                &snapshot,
+                opts.at,
+                opts.detail,
+            ),
+            None,
+        ),
         Ok(qr) => {
             let outcome = hcert::check_signed(&qr, &snapshot, default_verifier(), &limits);
             (hcert::evaluate(&outcome, &snapshot, &opts), outcome.ok())

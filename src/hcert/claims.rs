@@ -117,7 +117,8 @@ fn numeric_date(value: &Value) -> Option<OffsetDateTime> {
     OffsetDateTime::from_unix_timestamp(seconds).ok()
 }
 
-fn to_json(value: Value, depth: usize) -> Result<Json, ClaimsError> {
+/// CBOR to JSON (text keys, no duplicates, dates as text), at most `depth` levels.
+pub(crate) fn to_json(value: Value, depth: usize) -> Result<Json, ClaimsError> {
     let depth = depth.checked_sub(1).ok_or(ClaimsError::TooDeep)?;
     Ok(match value {
         Value::Null => Json::Null,

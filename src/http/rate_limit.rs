@@ -88,7 +88,7 @@ pub struct Limiter {
     prefix: String,
     leases: std::sync::Mutex<HashMap<String, Lease>>,
     /// After a failed script call, the cluster check is skipped until this instant.
-    paused_until: std::sync::Mutex<Option<std::time::Instant>>,
+    paused: crate::redis::Pause,
 }
 
 /// How long the cluster check is skipped after a failed script call.
@@ -123,7 +123,7 @@ impl Limiter {
             script: redis::Script::new(LEASE_LUA),
             prefix: prefix.to_owned(),
             leases: std::sync::Mutex::new(HashMap::new()),
-            paused_until: std::sync::Mutex::new(None),
+            paused: crate::redis::Pause::default(),
         }
     }
 
@@ -183,13 +183,7 @@ impl Limiter {
         if let Some(allowance) = self.spend_lease(&caller.key, tier) {
             return Some(Ok(allowance));
         }
-        let paused = self
-            .paused_until
-            .lock()
-            .ok()
-            .and_then(|g| *g)
-            .is_some_and(|t| std::time::Instant::now() < t);
-        if paused {
+        if self.paused.active() {
             return None;
         }
         let mut conn = redis.clone();
@@ -204,18 +198,15 @@ impl Limiter {
                 Ok(Ok(v)) => v,
                 failed => {
                     crate::http::metrics::METRICS.redis_errors.inc();
-                    if let Ok(mut g) = self.paused_until.lock() {
-                        if g.is_none_or(|t| std::time::Instant::now() >= t) {
-                            let why = match &failed {
-                                Ok(Err(e)) => format!("{:?}", e.kind()),
-                                _ => "timeout".to_owned(),
-                            };
-                            tracing::warn!(
-                                reason = %why,
-                                "cluster quota check failed; local limits only for 1 s"
-                            );
-                        }
-                        *g = Some(std::time::Instant::now() + REDIS_PAUSE);
+                    if self.paused.start(REDIS_PAUSE) {
+                        let why = match &failed {
+                            Ok(Err(e)) => format!("{:?}", e.kind()),
+                            _ => "timeout".to_owned(),
+                        };
+                        tracing::warn!(
+                            reason = %why,
+                            "cluster quota check failed; local limits only for 1 s"
+                        );
                     }
                     return None;
                 }

@@ -449,6 +449,12 @@ pub fn ingest(
     }
 }
 
+/// Unix seconds as RFC 3339 (None when absent or out of range).
+pub(crate) fn stamp(secs: Option<i64>) -> Option<String> {
+    secs.and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok())
+        .map(crate::util::rfc3339)
+}
+
 /// Cuts an upstream string for a report (64 characters).
 pub(crate) fn cut(s: &str) -> String {
     s.chars().take(64).collect()

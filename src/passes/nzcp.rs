@@ -122,7 +122,13 @@ pub(crate) fn verify(qr: &str, keys: &PassKeys, out: &mut Verdict, detail: Detai
     let Some(Value::Map(vc)) = text_key("vc") else {
         return out.error(ErrorCode::CredentialInvalid, "the CWT has no vc claim");
     };
-    let json = cbor_to_json(&Value::Map(vc.clone()), 0);
+    let Ok(json) = crate::hcert::claims::to_json(Value::Map(vc.clone()), limits.max_cbor_depth)
+    else {
+        return out.error(
+            ErrorCode::CredentialInvalid,
+            "the vc claim is not JSON-shaped CBOR (text keys, no duplicates)",
+        );
+    };
     if let Err(why) = check_credential(&json) {
         out.error(ErrorCode::CredentialInvalid, why);
     }
@@ -137,8 +143,8 @@ pub(crate) fn verify(qr: &str, keys: &PassKeys, out: &mut Verdict, detail: Detai
         cert_type: Some(crate::hcert::payload::CertType::Vaccination),
         issuer_country: Some("NZ".into()),
         iss: Some(iss.clone()),
-        issued_at: rfc3339_of(nbf),
-        expires_at: rfc3339_of(exp),
+        issued_at: super::stamp(Some(nbf)),
+        expires_at: super::stamp(Some(exp)),
         kid,
         alg: crate::crypto::Alg::Es256,
         uvci: match int_key(7) {
@@ -193,12 +199,6 @@ fn check_credential(vc: &serde_json::Value) -> Result<(), &'static str> {
     Ok(())
 }
 
-fn rfc3339_of(secs: i64) -> Option<String> {
-    time::OffsetDateTime::from_unix_timestamp(secs)
-        .ok()
-        .map(crate::util::rfc3339)
-}
-
 fn urn_uuid(b: &[u8]) -> String {
     let hex = data_encoding::HEXLOWER.encode(b);
     let part = |r: std::ops::Range<usize>| hex.get(r).unwrap_or("");
@@ -210,30 +210,6 @@ fn urn_uuid(b: &[u8]) -> String {
         part(16..20),
         part(20..32)
     )
-}
-
-/// The credential as JSON (text keys only; depth bounded by the CBOR reader already).
-fn cbor_to_json(v: &Value, depth: usize) -> serde_json::Value {
-    use serde_json::Value as J;
-    if depth > 16 {
-        return J::Null;
-    }
-    match v {
-        Value::Text(t) => J::String(t.clone()),
-        Value::Integer(i) => i64::try_from(i128::from(*i)).map_or(J::Null, J::from),
-        Value::Bool(b) => J::Bool(*b),
-        Value::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
-        Value::Array(a) => J::Array(a.iter().map(|x| cbor_to_json(x, depth + 1)).collect()),
-        Value::Map(m) => J::Object(
-            m.iter()
-                .filter_map(|(k, x)| match k {
-                    Value::Text(k) => Some((k.clone(), cbor_to_json(x, depth + 1))),
-                    _ => None,
-                })
-                .collect(),
-        ),
-        _ => J::Null,
-    }
 }
 
 /// The keys of an NZCP issuer's DID document: every `JsonWebKey2020` verification method of

@@ -205,17 +205,13 @@ pub(crate) fn verify(qr: &str, keys: &PassKeys, out: &mut Verdict, detail: Detai
             }
         })
         .collect();
-    let stamp = |s: Option<i64>| {
-        s.and_then(|s| time::OffsetDateTime::from_unix_timestamp(s).ok())
-            .map(crate::util::rfc3339)
-    };
     out.certificate(CertificateInfo {
         cert_type: (!vaccinations.is_empty())
             .then_some(crate::hcert::payload::CertType::Vaccination),
         issuer_country: None,
         iss: Some(iss),
-        issued_at: stamp(nbf),
-        expires_at: stamp(exp),
+        issued_at: super::stamp(nbf),
+        expires_at: super::stamp(exp),
         kid,
         alg: crate::crypto::Alg::Es256,
         uvci: None,

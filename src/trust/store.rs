@@ -214,7 +214,7 @@ pub struct Store {
     disk: Option<PathBuf>,
     memory: Mutex<Memory>,
     /// After a Redis failure, Redis is skipped until this instant (no pile-up of timeouts).
-    down_until: Mutex<Option<std::time::Instant>>,
+    down: crate::redis::Pause,
 }
 
 /// Budget of one Redis command of the store.
@@ -252,7 +252,7 @@ impl Store {
             prefix: prefix.to_owned(),
             disk,
             memory: Mutex::new(Memory::default()),
-            down_until: Mutex::new(None),
+            down: crate::redis::Pause::default(),
         }
     }
 
@@ -269,13 +269,7 @@ impl Store {
     }
 
     fn conn(&self) -> Option<crate::redis::Conn> {
-        let paused = self
-            .down_until
-            .lock()
-            .ok()
-            .and_then(|g| *g)
-            .is_some_and(|t| std::time::Instant::now() < t);
-        if paused {
+        if self.down.active() {
             return None;
         }
         self.redis.get().cloned()
@@ -289,9 +283,7 @@ impl Store {
         match tokio::time::timeout(REDIS_BUDGET, fut).await {
             Ok(Ok(v)) => Some(v),
             _ => {
-                if let Ok(mut g) = self.down_until.lock() {
-                    *g = Some(std::time::Instant::now() + REDIS_PAUSE);
-                }
+                self.down.start(REDIS_PAUSE);
                 None
             }
         }

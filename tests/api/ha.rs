@@ -9,7 +9,7 @@
 //! Each test prints its figures (`ha suite: …`); README "Scaling out" quotes them.
 
 use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -44,22 +44,9 @@ struct Proc {
 
 impl Proc {
     fn spawn(program: &str, args: &[String], port: u16) -> Proc {
-        let child = Command::new(program)
-            .args(args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("{program} must be installed (scripts/test): {e}"));
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "{program} on {port} did not start"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
         Proc {
-            child: Some(child),
+            child: Some(spawn_listening(program, &args, port)),
             port,
         }
     }
