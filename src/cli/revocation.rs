@@ -110,7 +110,11 @@ pub fn revoke(args: &RevokeArgs) -> Result<u8, String> {
             own::Request {
                 keys: h.keys,
                 kid: h.kid,
-                expires: h.exp.max(now + time::Duration::days(1)),
+                // A pass that states no expiry (a WHO DDCC data set) is revoked for 5 years.
+                expires: h
+                    .exp
+                    .unwrap_or(now + time::Duration::days(5 * 365))
+                    .max(now + time::Duration::days(1)),
                 reason,
                 by,
             }

@@ -230,13 +230,15 @@ pub fn verify(args: &VerifyArgs) -> Result<u8, String> {
         eprintln!("warning: {}: rule rejected: {}", r.file, r.error);
     }
     let assessment = match &signed {
-        Some(signed) if result.valid => Some(crate::rules::assess_certificate(
-            &loaded.set,
-            signed,
-            opts.at,
-            country,
-            args.region.as_deref(),
-        )),
+        Some(signed) if result.valid && signed.claims.format == hcert::PassFormat::EuDcc => {
+            Some(crate::rules::assess_certificate(
+                &loaded.set,
+                signed,
+                opts.at,
+                country,
+                args.region.as_deref(),
+            ))
+        }
         _ => None,
     };
     let admissible = assessment.as_ref().and_then(|a| a.admissible);

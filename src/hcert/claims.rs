@@ -1,11 +1,25 @@
 //! Step 6: the CWT claims (RFC 8392; hcert spec §3.3.1, §3.3.4–§3.3.7), read only from a
 //! [`VerifiedSign1`].
 //!
-//! Claims: `1` iss (text, optional, used only as a hint), `4` exp (required), `6` iat
-//! (optional), `-260` → `1` the DCC. Timestamps may be integers or floats (seen in ES and HU
-//! certificates); floats are truncated towards −∞ and must be finite and in range. The DCC is
-//! turned into `serde_json::Value` for schema validation with a depth bound; CBOR that has no
-//! JSON form (byte strings, non-text keys, NaN, undefined) is `CWT_INVALID`. Text tags 0
+//! Claims: `1` iss (text, optional, used only as a hint), `4` exp, `6` iat (optional), and
+//! the health certificate, in one of three layouts:
+//!
+//! * `-260` → `1`: an **EU DCC** (hcert spec §3.3.1); `exp` is required.
+//! * `-260` → `3` (vaccination) or `4` (test result): a **WHO DDCC** core data set under the
+//!   sub-claims WHO's SMART Trust HCERT model assigns (`DDCCCoreDataSetVS` / `…TR`); `exp` is
+//!   required, as for every HCERT.
+//! * no `-260` at all and text-keyed members (`name`, `birthDate`, `vaccine`, `test`, …): a
+//!   **WHO DDCC** core data set as the payload itself, the layout WHO's own DDCC tooling
+//!   issues and its reference validator reads (the WHO and Singapore example codes). `exp` is
+//!   then optional: when claim 4 is absent the expiry is the data set's `valid_until` (or
+//!   `certificate.period.end`), the end of that day in UTC when it is a date; with neither,
+//!   the pass states no expiry and the verdict says so by leaving `expires_at` out.
+//!
+//! Timestamps may be integers or floats (seen in ES and HU certificates); floats are truncated
+//! towards −∞ and must be finite and in range. The certificate is turned into
+//! `serde_json::Value` for schema validation with a depth bound; CBOR that has no JSON form
+//! (byte strings, non-text keys, NaN) is `CWT_INVALID` (CBOR `undefined`, which WHO's examples
+//! carry for empty fields, decodes as null, and nulls count as absent). Text tags 0
 //! (date-time) and 1004 (full-date) are unwrapped to their strings.
 
 use coset::cbor::value::Value;
@@ -15,20 +29,27 @@ use time::OffsetDateTime;
 use super::cose::{VerifiedSign1, read_cbor};
 use super::error::ClaimsError;
 use super::limits::Limits;
+use super::result::PassFormat;
 
 const ISS: i64 = 1;
 const EXP: i64 = 4;
 const IAT: i64 = 6;
 const HCERT: i64 = -260;
 const EU_DCC_V1: i64 = 1;
+const DDCC_VS: i64 = 3;
+const DDCC_TR: i64 = 4;
 
 /// The signed claims of a health certificate.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Claims {
+    /// [`PassFormat::EuDcc`] or [`PassFormat::WhoDdcc`].
+    pub format: PassFormat,
     pub iss: Option<String>,
     pub iat: Option<OffsetDateTime>,
-    pub exp: OffsetDateTime,
-    /// The DCC JSON object (claim −260, key 1), not yet validated.
+    /// Always present for an EU DCC; `None` only for a WHO DDCC data set without any expiry.
+    pub exp: Option<OffsetDateTime>,
+    /// The certificate JSON object (the EU DCC, or the WHO DDCC core data set), not yet
+    /// validated.
     pub dcc: Json,
 }
 
@@ -60,9 +81,14 @@ pub(crate) fn parse(payload: &[u8], limits: &Limits) -> Result<Claims, ClaimsErr
     let mut exp = None;
     let mut hcert = None;
     let mut seen: Vec<i64> = Vec::new();
+    let mut members: Vec<(Value, Value)> = Vec::new();
     for (key, value) in entries {
         let Some(label) = key.as_integer().and_then(|i| i64::try_from(i).ok()) else {
-            continue; // text-labelled or huge claims are not ours to read
+            if matches!(key, Value::Text(_)) {
+                // Text-labelled members: a WHO DDCC data set as the payload itself.
+                members.push((key, value));
+            }
+            continue;
         };
         if matches!(label, ISS | EXP | IAT | HCERT) {
             if seen.contains(&label) {
@@ -83,24 +109,71 @@ pub(crate) fn parse(payload: &[u8], limits: &Limits) -> Result<Claims, ClaimsErr
             _ => {}
         }
     }
-    let exp = exp.ok_or(ClaimsError::MissingExp)?;
-    let Some(Value::Map(hcert)) = hcert else {
-        return Err(if hcert.is_some() {
-            ClaimsError::WrongType { claim: HCERT }
-        } else {
-            ClaimsError::MissingHcert
-        });
+    let (format, dcc) = match hcert {
+        Some(Value::Map(mut hcert)) => {
+            let mut by_key = |wanted: i64| {
+                hcert
+                    .iter()
+                    .position(|(k, _)| {
+                        k.as_integer().and_then(|i| i64::try_from(i).ok()) == Some(wanted)
+                    })
+                    .map(|at| hcert.swap_remove(at).1)
+            };
+            let (format, cert) = if let Some(dcc) = by_key(EU_DCC_V1) {
+                (PassFormat::EuDcc, dcc)
+            } else if let Some(ddcc) = by_key(DDCC_VS).or_else(|| by_key(DDCC_TR)) {
+                (PassFormat::WhoDdcc, ddcc)
+            } else {
+                return Err(ClaimsError::MissingHcert);
+            };
+            if exp.is_none() {
+                return Err(ClaimsError::MissingExp);
+            }
+            (format, to_json(cert, limits.max_cbor_depth)?)
+        }
+        Some(_) => return Err(ClaimsError::WrongType { claim: HCERT }),
+        None if members.is_empty() => {
+            return Err(if exp.is_some() {
+                ClaimsError::MissingHcert
+            } else {
+                ClaimsError::MissingExp
+            });
+        }
+        None => {
+            let ddcc = to_json(Value::Map(members), limits.max_cbor_depth)?;
+            if exp.is_none() {
+                exp = ddcc_expiry(&ddcc);
+            }
+            (PassFormat::WhoDdcc, ddcc)
+        }
     };
-    let dcc = hcert
-        .into_iter()
-        .find(|(k, _)| k.as_integer().and_then(|i| i64::try_from(i).ok()) == Some(EU_DCC_V1))
-        .map(|(_, v)| v)
-        .ok_or(ClaimsError::MissingHcert)?;
-    let dcc = to_json(dcc, limits.max_cbor_depth)?;
     if !dcc.is_object() {
         return Err(ClaimsError::WrongType { claim: HCERT });
     }
-    Ok(Claims { iss, iat, exp, dcc })
+    Ok(Claims {
+        format,
+        iss,
+        iat,
+        exp,
+        dcc,
+    })
+}
+
+/// The end of a WHO DDCC data set's validity: `valid_until` (flat layout) or
+/// `certificate.period.end` (nested layout), a date (its last second, UTC) or a date-time.
+fn ddcc_expiry(ddcc: &Json) -> Option<OffsetDateTime> {
+    let text = ddcc
+        .get("valid_until")
+        .or_else(|| ddcc.pointer("/certificate/period/end"))
+        .and_then(Json::as_str)?;
+    let ymd = time::macros::format_description!("[year]-[month]-[day]");
+    if let Ok(date) = time::Date::parse(text, ymd) {
+        return date
+            .with_hms(23, 59, 59)
+            .ok()
+            .map(time::PrimitiveDateTime::assume_utc);
+    }
+    OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()
 }
 
 /// NumericDate as int or float (truncated), within the range `time` can represent.
@@ -197,7 +270,8 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(c.iss.as_deref(), Some("VN"));
-        assert_eq!(c.exp.unix_timestamp(), 1_700_000_000);
+        assert_eq!(c.exp.map(|e| e.unix_timestamp()), Some(1_700_000_000));
+        assert_eq!(c.format, PassFormat::EuDcc);
         assert_eq!(c.iat.unwrap().unix_timestamp(), 1_600_000_000);
         assert_eq!(c.dcc["ver"], "1.3.0");
     }

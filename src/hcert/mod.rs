@@ -12,7 +12,9 @@
 //!    protected bytes as received ([`crate::crypto`]).
 //! 6. [`claims`] — CWT claims from the *verified* payload only.
 //! 7. [`policy`] — exp/iat/DSC validity at `at`, key usage vs. certificate type.
-//! 8. [`payload`] — v/t/r, JSON schema by `ver`, EU value sets.
+//! 8. [`payload`] — v/t/r, JSON schema by `ver`, EU value sets; for a WHO DDCC ([`ddcc`]) the
+//!    core data set's rules instead. The claims ([`claims`]) tell the two HC1 families apart,
+//!    so the verdict's `format` is `who-ddcc` only once the signature verified.
 //!
 //! Steps 1–6 and 8 do not depend on `at`: [`check_signed`] runs them once and its
 //! [`SignedOutcome`] can be cached per (QR, snapshot); [`evaluate`] applies step 7 for each
@@ -22,6 +24,7 @@
 pub mod base45;
 pub mod claims;
 pub mod cose;
+pub mod ddcc;
 pub mod encode;
 pub mod error;
 pub mod inflate;
@@ -98,7 +101,10 @@ pub fn check_signed(
         .verify(snapshot, verifier, limits)
         .map_err(|e| fail(&e))?;
     let claims = claims::read(&verified, limits).map_err(|e| fail(&e))?;
-    let payload = payload::validate(&claims.dcc);
+    let payload = match claims.format {
+        PassFormat::WhoDdcc => ddcc::validate(&claims.dcc),
+        _ => payload::validate(&claims.dcc),
+    };
     let revocation = revocation::keys(
         &claims.dcc,
         payload.cert_type,
@@ -123,8 +129,8 @@ pub struct RevocationHashes {
     pub keys: revocation::Keys,
     /// The kid of the COSE header (8 bytes), if any.
     pub kid: Option<[u8; 8]>,
-    /// The CWT `exp`.
-    pub exp: OffsetDateTime,
+    /// The CWT `exp` (None for a WHO DDCC data set that states no expiry).
+    pub exp: Option<OffsetDateTime>,
 }
 
 /// Decodes `qr` far enough to compute its revocation hashes (see [`RevocationHashes`]).
@@ -170,12 +176,14 @@ pub fn evaluate(
         dsc_subject: None,
         dsc_not_after: None,
     };
+    let mut format = PassFormat::EuDcc;
     let certificate = match outcome {
         Err(finding) => {
             errors.push(finding.clone());
             None
         }
         Ok(signed) => {
+            format = signed.claims.format;
             let report = policy::check(
                 &signed.claims,
                 &signed.dsc,
@@ -219,7 +227,7 @@ pub fn evaluate(
     };
     let valid = errors.is_empty();
     VerificationResult {
-        format: PassFormat::EuDcc,
+        format,
         valid,
         status: if valid {
             Status::Valid
@@ -266,6 +274,26 @@ fn text(v: &serde_json::Value, pointer: &str) -> Option<String> {
 
 fn certificate_info(signed: &Signed, detail: Detail) -> CertificateInfo {
     let dcc = &signed.claims.dcc;
+    let issuer_country = signed
+        .dsc
+        .country
+        .clone()
+        .or_else(|| signed.claims.iss.clone());
+    if signed.claims.format == PassFormat::WhoDdcc {
+        return CertificateInfo {
+            cert_type: signed.payload.cert_type,
+            issuer_country,
+            iss: signed.claims.iss.clone(),
+            issued_at: signed.claims.iat.map(rfc3339),
+            expires_at: signed.claims.exp.map(rfc3339),
+            kid: base64_encode(&signed.kid),
+            alg: signed.alg,
+            uvci: ddcc::hcid(dcc),
+            holder: ddcc::holder(dcc),
+            vaccinations: ddcc::vaccinations(dcc),
+            dcc: (detail == Detail::Full).then(|| dcc.clone()),
+        };
+    }
     let uvci = signed
         .payload
         .cert_type
@@ -273,21 +301,17 @@ fn certificate_info(signed: &Signed, detail: Detail) -> CertificateInfo {
         .and_then(|e| e.get("ci"))
         .and_then(|c| c.as_str())
         .map(str::to_owned);
-    let issuer_country = signed
-        .dsc
-        .country
-        .clone()
-        .or_else(|| signed.claims.iss.clone());
     CertificateInfo {
         cert_type: signed.payload.cert_type,
         issuer_country,
         iss: signed.claims.iss.clone(),
         issued_at: signed.claims.iat.map(rfc3339),
-        expires_at: Some(rfc3339(signed.claims.exp)),
+        expires_at: signed.claims.exp.map(rfc3339),
         kid: base64_encode(&signed.kid),
         alg: signed.alg,
         uvci,
         holder: Holder {
+            name: None,
             family_name: text(dcc, "/nam/fn"),
             given_name: text(dcc, "/nam/gn"),
             family_name_std: text(dcc, "/nam/fnt"),

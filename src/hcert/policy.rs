@@ -36,7 +36,7 @@ pub fn check(
     at: OffsetDateTime,
 ) -> PolicyReport {
     let mut r = PolicyReport::default();
-    if at > claims.exp {
+    if claims.exp.is_some_and(|exp| at > exp) {
         r.errors.push(Finding::new(
             ErrorCode::CwtExpired,
             "the certificate has expired (exp is before the verification time)",
@@ -53,7 +53,9 @@ pub fn check(
             ErrorCode::DscNotValid,
             "the signer certificate (DSC) is not valid at the verification time",
         ));
-    } else if claims.exp < dsc.not_before || claims.iat.is_some_and(|iat| iat > dsc.not_after) {
+    } else if claims.exp.is_some_and(|exp| exp < dsc.not_before)
+        || claims.iat.is_some_and(|iat| iat > dsc.not_after)
+    {
         r.errors.push(Finding::new(
             ErrorCode::DscNotValid,
             "the certificate's validity lies wholly outside its signer certificate's (DSC)",
@@ -65,7 +67,7 @@ pub fn check(
             "the certificate was issued before its signer certificate (DSC) became valid",
         ));
     }
-    if claims.exp > dsc.not_after {
+    if claims.exp.is_some_and(|exp| exp > dsc.not_after) {
         r.warnings.push(Finding::new(
             ErrorCode::DscNotValid,
             "the certificate expires after its signer certificate (DSC) does",

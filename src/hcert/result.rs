@@ -29,10 +29,14 @@ pub enum Status {
 /// The family of health pass a QR code holds (detected by content, see [`crate::passes`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, utoipa::ToSchema)]
 pub enum PassFormat {
-    /// EU Digital COVID Certificate (`HC1:`), WHO DDCC in HC1 framing included.
+    /// EU Digital COVID Certificate (`HC1:`). An `HC1:` code whose signature did not verify is
+    /// reported as `eu-dcc`: its payload, which tells the two HC1 families apart, is not read.
     #[default]
     #[serde(rename = "eu-dcc")]
     EuDcc,
+    /// WHO Digital Documentation of COVID-19 Certificates core data set in HC1 framing.
+    #[serde(rename = "who-ddcc")]
+    WhoDdcc,
     /// NZ COVID Pass (`NZCP:/1/`).
     #[serde(rename = "nzcp")]
     Nzcp,
@@ -48,6 +52,7 @@ impl PassFormat {
     pub const fn name(self) -> &'static str {
         match self {
             PassFormat::EuDcc => "eu-dcc",
+            PassFormat::WhoDdcc => "who-ddcc",
             PassFormat::Nzcp => "nzcp",
             PassFormat::Shc => "shc",
             PassFormat::IcaoVdsNc => "icao-vds-nc",
@@ -58,7 +63,7 @@ impl PassFormat {
 /// The verdict on one QR code.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct VerificationResult {
-    /// What the QR code holds: `eu-dcc`, `nzcp` or `shc`.
+    /// What the QR code holds: `eu-dcc`, `who-ddcc`, `nzcp`, `shc`, `icao-vds-nc` or `divoc`.
     pub format: PassFormat,
     pub valid: bool,
     pub status: Status,
@@ -92,7 +97,8 @@ pub struct CertificateInfo {
     pub issuer_country: Option<String>,
     pub iss: Option<String>,
     pub issued_at: Option<String>,
-    /// Absent only for a SMART Health Card without `exp` (the spec makes it optional).
+    /// Absent only for a pass that states no expiry (a SMART Health Card without `exp`, a WHO
+    /// DDCC data set without `valid_until`, a DIVOC credential without `expirationDate`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<String>,
     /// Base64 of the kid, as in trust lists.
@@ -124,8 +130,11 @@ pub struct Vaccination {
     pub doses: Option<u64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, utoipa::ToSchema)]
 pub struct Holder {
+    /// The name as one string, for formats that carry only that (WHO DDCC, DIVOC).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     pub family_name: Option<String>,
     pub given_name: Option<String>,
     pub family_name_std: Option<String>,

@@ -177,7 +177,10 @@ pub fn verdict(
         };
     };
     let signed = match outcome.as_ref() {
-        Ok(signed) if result.valid => signed,
+        // Business rules are written for the EU DCC payload: a WHO DDCC is not assessed.
+        Ok(signed) if result.valid && signed.claims.format == crate::hcert::PassFormat::EuDcc => {
+            signed
+        }
         _ => {
             return Verdict {
                 result,

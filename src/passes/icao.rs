@@ -169,6 +169,7 @@ pub(crate) fn verify(qr: &str, keys: &PassKeys, out: &mut Verdict, detail: Detai
         uvci: text(msg, if is_test { "utci" } else { "uvci" }).map(str::to_owned),
         holder: Holder {
             // ICAO names are one field (Doc 9303 form, family name first).
+            name: text(pid, "n").map(str::to_owned),
             family_name: None,
             given_name: None,
             family_name_std: text(pid, "n").map(str::to_owned),

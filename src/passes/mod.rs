@@ -187,7 +187,9 @@ pub fn verify(
         PassFormat::Nzcp => nzcp::verify(qr, &snapshot.pass_keys, &mut out, detail),
         PassFormat::Shc => shc::verify(qr, &snapshot.pass_keys, &mut out, detail),
         PassFormat::IcaoVdsNc => icao::verify(qr, &snapshot.pass_keys, &mut out, detail),
-        PassFormat::EuDcc => out.error(ErrorCode::PrefixInvalid, "not a non-EU pass"),
+        PassFormat::EuDcc | PassFormat::WhoDdcc => {
+            out.error(ErrorCode::PrefixInvalid, "not a non-HC1 pass");
+        }
     }
     out.finish()
 }

@@ -152,6 +152,7 @@ pub(crate) fn verify(qr: &str, keys: &PassKeys, out: &mut Verdict, detail: Detai
             _ => None,
         },
         holder: Holder {
+            name: None,
             family_name: field("familyName"),
             given_name: field("givenName"),
             family_name_std: None,

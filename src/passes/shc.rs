@@ -216,6 +216,7 @@ pub(crate) fn verify(qr: &str, keys: &PassKeys, out: &mut Verdict, detail: Detai
         alg: crate::crypto::Alg::Es256,
         uvci: None,
         holder: Holder {
+            name: None,
             family_name: family,
             given_name: given,
             family_name_std: None,

@@ -521,7 +521,7 @@ pub fn assess_certificate(
         value_sets: set.value_sets(),
         country_code: country,
         region,
-        exp: Some(signed.claims.exp),
+        exp: signed.claims.exp,
         iat: signed.claims.iat,
         issuer_country_code: &issuer,
         kid: &kid,

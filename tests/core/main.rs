@@ -10,6 +10,7 @@
 
 mod certlogic;
 mod cli;
+mod ddcc;
 mod gdhcn;
 #[path = "../common/passes.rs"]
 mod make_passes;

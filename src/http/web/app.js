@@ -3,13 +3,18 @@
   'use strict';
 
   var REASONS = {
-    PREFIX_INVALID: 'This is not an EU COVID certificate QR code (it must start with HC1:).',
+    PREFIX_INVALID: 'This is not a health pass QR code this gateway reads (EU DCC, WHO DDCC, NZ COVID Pass, SMART Health Card, ICAO seal, DIVOC).',
     BASE45_INVALID: 'The QR text is damaged or incomplete.',
     DECOMPRESS_FAILED: 'The QR text is damaged or incomplete.',
     PAYLOAD_TOO_LARGE: 'The QR code holds far more data than a certificate can.',
     COSE_INVALID: 'The certificate data is malformed.',
     CWT_INVALID: 'The certificate data is malformed.',
     QR_NOT_FOUND: 'No QR code could be read in the image. Try a sharper, closer photo.',
+    BASE32_INVALID: 'The QR text is damaged or incomplete.',
+    SHC_CHUNKED: 'This SMART Health Card is split over several QR codes; scan a single-code card.',
+    JWS_INVALID: 'The pass data is malformed.',
+    ISSUER_UNTRUSTED: 'The pass was issued by an issuer this gateway does not trust.',
+    CREDENTIAL_INVALID: 'The pass content does not follow its format.',
     KID_MISSING: 'The certificate does not say which key signed it.',
     KID_UNKNOWN: 'The certificate was signed with a key this gateway does not trust.',
     ALG_UNSUPPORTED: 'The certificate uses an unsupported signature type.',
@@ -21,11 +26,14 @@
     CWT_NOT_YET_VALID: 'The certificate is not valid yet.',
     REVOKED: 'The certificate has been revoked.',
     TRUST_STALE: 'The signing key has not been confirmed recently.',
-    PAYLOAD_SCHEMA_INVALID: 'The certificate content does not follow the EU format.',
+    PAYLOAD_SCHEMA_INVALID: 'The certificate content does not follow its format.',
     PAYLOAD_VALUESET_INVALID: 'The certificate uses a code the EU lists do not know yet.'
   };
   var TYPES = { vaccination: 'Vaccination', test: 'Test', recovery: 'Recovery' };
-  var FORMATS = { 'eu-dcc': 'EU Digital COVID Certificate', nzcp: 'NZ COVID Pass', shc: 'SMART Health Card' };
+  var FORMATS = {
+    'eu-dcc': 'EU Digital COVID Certificate', 'who-ddcc': 'WHO DDCC', nzcp: 'NZ COVID Pass',
+    shc: 'SMART Health Card', 'icao-vds-nc': 'ICAO Visible Digital Seal', divoc: 'DIVOC credential'
+  };
 
   function $(id) { return document.getElementById(id); }
   function el(tag, cls, text) {
@@ -78,7 +86,7 @@
     if (c) {
       var dl = el('dl');
       var h = c.holder || {};
-      var name = [h.given_name, h.family_name].filter(Boolean).join(' ') || [h.given_name_std, h.family_name_std].filter(Boolean).join(' ');
+      var name = h.name || [h.given_name, h.family_name].filter(Boolean).join(' ') || [h.given_name_std, h.family_name_std].filter(Boolean).join(' ');
       [
         ['Name', name || '—'],
         ['Date of birth', h.date_of_birth || '—'],
