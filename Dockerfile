@@ -5,6 +5,8 @@ FROM rust:1.95-slim-bookworm AS build
 WORKDIR /src
 # 1. Dependency layer: only the manifests, with stub sources, so source edits keep it cached.
 COPY Cargo.toml Cargo.lock rust-toolchain.toml ./
+# The one patched dependency (vendor/oxjsonld/PATCH.md).
+COPY vendor ./vendor
 RUN mkdir -p src benches load-tests \
  && echo 'fn main() {}' > src/main.rs \
  && touch src/lib.rs \

@@ -38,6 +38,10 @@ pub struct VerifyArgs {
     /// AUS, and a PEM bundle). Repeatable.
     #[arg(long = "icao-csca", value_name = "STATE=FILE")]
     pub icao_csca: Vec<String>,
+    /// Trusts the public keys in FILE (PEM, RSA or Ed25519) for DIVOC credentials whose
+    /// `verificationMethod` is METHOD (e.g. `did:india=india.pem`); repeatable.
+    #[arg(long = "divoc-key", value_name = "METHOD=FILE")]
+    pub divoc_key: Vec<String>,
     /// Verify at this instant (RFC 3339, e.g. 2021-06-01T00:00:00Z); default now.
     #[arg(long, value_name = "RFC3339", value_parser = parse_at)]
     pub at: Option<OffsetDateTime>,
@@ -104,6 +108,7 @@ fn load_pass_keys(
     dids: &[PathBuf],
     jwks: &[String],
     cscas: &[String],
+    divoc: &[String],
 ) -> Result<Vec<crate::passes::PassKey>, String> {
     use crate::trust::formats::Format;
     let mut keys = Vec::new();
@@ -123,6 +128,7 @@ fn load_pass_keys(
     for (flag, format, specs) in [
         ("--shc-jwks", Format::ShcJwks, jwks),
         ("--icao-csca", Format::IcaoCsca, cscas),
+        ("--divoc-key", Format::DivocKey, divoc),
     ] {
         for spec in specs {
             let Some((issuer, path)) = spec.split_once('=') else {
@@ -160,7 +166,12 @@ pub fn load_trust(trust: &[PathBuf], trust_lists: &[PathBuf]) -> Result<TrustSna
 
 pub fn verify(args: &VerifyArgs) -> Result<u8, String> {
     let mut snapshot = load_trust(&args.trust, &args.trust_list)?;
-    let pass_keys = load_pass_keys(&args.nzcp_did, &args.shc_jwks, &args.icao_csca)?;
+    let pass_keys = load_pass_keys(
+        &args.nzcp_did,
+        &args.shc_jwks,
+        &args.icao_csca,
+        &args.divoc_key,
+    )?;
     if !pass_keys.is_empty() {
         snapshot = snapshot.with_pass_keys(pass_keys);
     }

@@ -31,6 +31,7 @@ pub enum ErrorCode {
     CwtInvalid,
     QrNotFound,
     Base32Invalid,
+    Base64Invalid,
     ShcChunked,
     JwsInvalid,
     KidMissing,
@@ -52,7 +53,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in the order of DESIGN.md §4.
-    pub const ALL: [ErrorCode; 25] = [
+    pub const ALL: [ErrorCode; 26] = [
         ErrorCode::PrefixInvalid,
         ErrorCode::Base45Invalid,
         ErrorCode::DecompressFailed,
@@ -61,6 +62,7 @@ impl ErrorCode {
         ErrorCode::CwtInvalid,
         ErrorCode::QrNotFound,
         ErrorCode::Base32Invalid,
+        ErrorCode::Base64Invalid,
         ErrorCode::ShcChunked,
         ErrorCode::JwsInvalid,
         ErrorCode::KidMissing,
@@ -91,6 +93,7 @@ impl ErrorCode {
             ErrorCode::CwtInvalid => "CWT_INVALID",
             ErrorCode::QrNotFound => "QR_NOT_FOUND",
             ErrorCode::Base32Invalid => "BASE32_INVALID",
+            ErrorCode::Base64Invalid => "BASE64_INVALID",
             ErrorCode::ShcChunked => "SHC_CHUNKED",
             ErrorCode::JwsInvalid => "JWS_INVALID",
             ErrorCode::IssuerUntrusted => "ISSUER_UNTRUSTED",
@@ -122,6 +125,7 @@ impl ErrorCode {
             | ErrorCode::CwtInvalid
             | ErrorCode::QrNotFound
             | ErrorCode::Base32Invalid
+            | ErrorCode::Base64Invalid
             | ErrorCode::ShcChunked
             | ErrorCode::JwsInvalid => Stage::Decode,
             ErrorCode::KidMissing

@@ -46,7 +46,7 @@ pub use error::{Coded, ErrorCode, Finding, Stage};
 pub use limits::Limits;
 use payload::{CertType, PayloadReport};
 pub use result::{
-    CertificateInfo, Detail, Holder, PassFormat, Provenance, Status, Vaccination,
+    CertificateInfo, Detail, Holder, PassFormat, Provenance, SignatureAlg, Status, Vaccination,
     VerificationResult,
 };
 
@@ -287,7 +287,7 @@ fn certificate_info(signed: &Signed, detail: Detail) -> CertificateInfo {
             issued_at: signed.claims.iat.map(rfc3339),
             expires_at: signed.claims.exp.map(rfc3339),
             kid: base64_encode(&signed.kid),
-            alg: signed.alg,
+            alg: signed.alg.into(),
             uvci: ddcc::hcid(dcc),
             holder: ddcc::holder(dcc),
             vaccinations: ddcc::vaccinations(dcc),
@@ -308,7 +308,7 @@ fn certificate_info(signed: &Signed, detail: Detail) -> CertificateInfo {
         issued_at: signed.claims.iat.map(rfc3339),
         expires_at: signed.claims.exp.map(rfc3339),
         kid: base64_encode(&signed.kid),
-        alg: signed.alg,
+        alg: signed.alg.into(),
         uvci,
         holder: Holder {
             name: None,

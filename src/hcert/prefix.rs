@@ -3,7 +3,8 @@
 //! Exactly `HC1:` (case-sensitive) is accepted. `HC2:`…`HC9:` and `HCA:`…`HCZ:` are reserved for
 //! later, incompatible versions and get their own message; so do the framings of the other
 //! health-pass families travellers carry (NZ COVID Pass, SMART Health Cards, ICAO VDS-NC,
-//! DIVOC), which are recognised (never decoded) so the caller learns what was scanned; anything
+//! DIVOC), which this pipeline recognises but does not decode ([`crate::passes`] verifies them;
+//! the verify paths route them there first), so the caller learns what was scanned; anything
 //! else is `PREFIX_INVALID` too.
 //! No trimming: leading/trailing whitespace is not part of a QR payload.
 

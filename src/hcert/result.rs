@@ -46,6 +46,9 @@ pub enum PassFormat {
     /// ICAO Visible Digital Seal for non-constrained environments (JSON).
     #[serde(rename = "icao-vds-nc")]
     IcaoVdsNc,
+    /// DIVOC W3C verifiable credential (ZIP, raw or `B64:`).
+    #[serde(rename = "divoc")]
+    Divoc,
 }
 
 impl PassFormat {
@@ -56,6 +59,7 @@ impl PassFormat {
             PassFormat::Nzcp => "nzcp",
             PassFormat::Shc => "shc",
             PassFormat::IcaoVdsNc => "icao-vds-nc",
+            PassFormat::Divoc => "divoc",
         }
     }
 }
@@ -101,9 +105,9 @@ pub struct CertificateInfo {
     /// DDCC data set without `valid_until`, a DIVOC credential without `expirationDate`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<String>,
-    /// Base64 of the kid, as in trust lists.
+    /// Base64 of the kid, as in trust lists (other passes: their key id as they carry it).
     pub kid: String,
-    pub alg: Alg,
+    pub alg: SignatureAlg,
     pub uvci: Option<String>,
     pub holder: Holder,
     /// Vaccination events, where the format carries them (EU DCC `v`, SHC `Immunization`).
@@ -112,6 +116,40 @@ pub struct CertificateInfo {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub dcc: Option<Json>,
+}
+
+/// The signature algorithm that verified the pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
+pub enum SignatureAlg {
+    #[serde(rename = "ES256")]
+    Es256,
+    #[serde(rename = "ES384")]
+    Es384,
+    #[serde(rename = "PS256")]
+    Ps256,
+    /// Ed25519 (DIVOC `Ed25519Signature2018`).
+    #[serde(rename = "EdDSA")]
+    EdDsa,
+}
+
+impl SignatureAlg {
+    pub const fn name(self) -> &'static str {
+        match self {
+            SignatureAlg::Es256 => "ES256",
+            SignatureAlg::Es384 => "ES384",
+            SignatureAlg::Ps256 => "PS256",
+            SignatureAlg::EdDsa => "EdDSA",
+        }
+    }
+}
+
+impl From<Alg> for SignatureAlg {
+    fn from(alg: Alg) -> Self {
+        match alg {
+            Alg::Es256 => SignatureAlg::Es256,
+            Alg::Ps256 => SignatureAlg::Ps256,
+        }
+    }
 }
 
 /// One vaccination event of a certificate, in the terms of its format.

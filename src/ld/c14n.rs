@@ -73,7 +73,11 @@ pub fn canonicalize(quads: &[Quad]) -> Result<String, C14nError> {
     if quads.len() > MAX_QUADS {
         return Err(C14nError::TooLarge);
     }
-    let mut state = State::new(quads);
+    // A dataset is a set: a quad stated twice (JSON-LD emits one per member, and two members
+    // may map to one IRI with one value) must count once in every hash, not only in the output.
+    let mut seen = std::collections::HashSet::with_capacity(quads.len());
+    let quads: Vec<&Quad> = quads.iter().filter(|q| seen.insert(*q)).collect();
+    let mut state = State::new(&quads);
     state.label()?;
     let mut lines: Vec<String> = quads
         .iter()
@@ -152,9 +156,9 @@ fn blanks(q: &Quad) -> impl Iterator<Item = (char, &str)> {
 }
 
 impl<'a> State<'a> {
-    fn new(quads: &'a [Quad]) -> Self {
+    fn new(quads: &[&'a Quad]) -> Self {
         let mut mentions: HashMap<&str, Vec<&Quad>> = HashMap::new();
-        for q in quads {
+        for &q in quads {
             for (_, b) in blanks(q) {
                 let list = mentions.entry(b).or_default();
                 // A quad naming the same blank node twice is listed once.
@@ -543,4 +547,20 @@ fn parse_term(s: &str) -> Option<(Term, &str)> {
         },
         rest,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_quad_stated_twice_counts_once_in_the_labels() {
+        // Two blank nodes told apart by their first-degree hashes; b2 states one quad twice.
+        let text =
+            "_:b1 <http://e/p> \"x\" .\n_:b2 <http://e/p> \"y\" .\n_:b2 <http://e/q> \"z\" .\n";
+        let once = parse_nquads(text).unwrap();
+        let mut twice = once.clone();
+        twice.push(once[1].clone());
+        assert_eq!(canonicalize(&twice).unwrap(), canonicalize(&once).unwrap());
+    }
 }

@@ -1,5 +1,6 @@
 //! JSON-LD to RDF with bundled contexts, URDNA2015 canonicalisation ([`c14n`]) and the
-//! Linked Data proof hashing built on them (`JsonWebSignature2020`, as WHO GDHCN signs).
+//! Linked Data proof hashing built on them (`JsonWebSignature2020`, as WHO GDHCN signs;
+//! `RsaSignature2018` / `Ed25519Signature2018`, as DIVOC signs).
 //!
 //! **Offline.** Remote contexts are never fetched: a document may only name the contexts
 //! bundled in `src/ld/contexts/` ([`CONTEXTS`], copied verbatim from their publishers, see
@@ -45,6 +46,38 @@ pub const CONTEXTS: &[(&str, &str)] = &[
     (
         "https://smart.who.int/trust/tng-context/v1-DEV.jsonld",
         include_str!("contexts/tng-context-v1-dev.jsonld"),
+    ),
+    (
+        "https://www.w3.org/2018/credentials/v1",
+        include_str!("contexts/credentials-v1.jsonld"),
+    ),
+    (
+        "https://w3id.org/security/v1",
+        include_str!("contexts/security-v1.jsonld"),
+    ),
+    (
+        "https://w3id.org/security/v2",
+        include_str!("contexts/security-v2.jsonld"),
+    ),
+    (
+        "https://cowin.gov.in/credentials/vaccination/v1",
+        include_str!("contexts/divoc-vaccination-v1.jsonld"),
+    ),
+    (
+        "https://cowin.gov.in/credentials/vaccination/v2",
+        include_str!("contexts/divoc-vaccination-v2.jsonld"),
+    ),
+    (
+        "https://www.pedulilindungi.id/credentials/vaccination/v2",
+        include_str!("contexts/divoc-vaccination-v2.jsonld"),
+    ),
+    (
+        "https://divoc.prod/vaccine/credentials/vaccination/v1",
+        include_str!("contexts/divoc-vaccination-v2.jsonld"),
+    ),
+    (
+        "https://divoc.lgcc.gov.lk/credentials/vaccination/v1",
+        include_str!("contexts/divoc-vaccination-v2.jsonld"),
     ),
 ];
 
@@ -199,6 +232,39 @@ impl Signed {
         })
     }
 
+    /// The one node of RDF type `class` (None when there is none or more than one).
+    pub fn node_of_type(&self, class: &str) -> Option<&Term> {
+        let mut found = self
+            .0
+            .iter()
+            .filter(|q| q.predicate == RDF_TYPE && matches!(&q.object, Term::Iri(c) if c == class));
+        let first = found.next()?;
+        found.next().is_none().then_some(&first.subject)
+    }
+
+    /// The objects of `subject`'s `predicate` statements that are nodes (IRIs or blank nodes).
+    pub fn nodes(&self, subject: &Term, predicate: &str) -> Vec<&Term> {
+        self.0
+            .iter()
+            .filter(|q| {
+                &q.subject == subject
+                    && q.predicate == predicate
+                    && !matches!(q.object, Term::Literal { .. })
+            })
+            .map(|q| &q.object)
+            .collect()
+    }
+
+    /// Whether the dataset states `predicate` of the node `subject` with a literal whose
+    /// lexical form is `value`.
+    pub fn node_states(&self, subject: &Term, predicate: &str, value: &str) -> bool {
+        self.0.iter().any(|q| {
+            &q.subject == subject
+                && q.predicate == predicate
+                && matches!(&q.object, Term::Literal { value: v, .. } if v == value)
+        })
+    }
+
     /// Whether the dataset states `predicate` of `subject` with a literal whose lexical form
     /// is `value`.
     pub fn states_literal(&self, subject: Option<&str>, predicate: &str, value: &str) -> bool {
@@ -209,6 +275,9 @@ impl Signed {
         })
     }
 }
+
+/// `rdf:type`.
+pub const RDF_TYPE: &str = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type";
 
 /// The datatype of JSON literals.
 pub const RDF_JSON: &str = "http://www.w3.org/1999/02/22-rdf-syntax-ns#JSON";

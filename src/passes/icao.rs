@@ -69,7 +69,7 @@ pub(crate) fn verify(qr: &str, keys: &PassKeys, out: &mut Verdict, detail: Detai
     let Ok((_, bsc)) = X509Certificate::from_der(&cer) else {
         return out.error(ErrorCode::KeyUnsupported, "cer is not an X.509 certificate");
     };
-    let cscas = match keys.cscas(&state) {
+    let cscas = match keys.of_issuer(super::PassFormatName::IcaoVdsNc, &state) {
         Ok(c) => c,
         Err(_) => {
             return out.error(
@@ -165,7 +165,11 @@ pub(crate) fn verify(qr: &str, keys: &PassKeys, out: &mut Verdict, detail: Detai
         issued_at: None,
         expires_at: None,
         kid: data_encoding::HEXLOWER.encode(bsc.tbs_certificate.raw_serial()),
-        alg: crate::crypto::Alg::Es256,
+        alg: if alg == "ES384" {
+            crate::hcert::SignatureAlg::Es384
+        } else {
+            crate::hcert::SignatureAlg::Es256
+        },
         uvci: text(msg, if is_test { "utci" } else { "uvci" }).map(str::to_owned),
         holder: Holder {
             // ICAO names are one field (Doc 9303 form, family name first).

@@ -18,9 +18,11 @@
 //! Verdicts are [`VerificationResult`]s with `format` set; the certificate part (holder, dates,
 //! issuer, vaccination events) is filled only after the signature verified.
 
+pub mod divoc;
 pub mod icao;
 pub mod nzcp;
 pub mod shc;
+pub mod zip;
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -44,6 +46,8 @@ pub fn detect(qr: &str) -> PassFormat {
         PassFormat::Shc
     } else if icao::looks_like(qr) {
         PassFormat::IcaoVdsNc
+    } else if divoc::looks_like(qr) {
+        PassFormat::Divoc
     } else {
         PassFormat::EuDcc
     }
@@ -73,6 +77,10 @@ pub enum PassFormatName {
     /// A CSCA of an ICAO VDS-NC issuing state (`point` then holds the certificate's DER).
     #[serde(rename = "icao-csca")]
     IcaoVdsNc,
+    /// A DIVOC `verificationMethod`'s key (`point`: an RSAPublicKey DER or the 32 Ed25519
+    /// bytes; `kid`: `rsa:…` / `ed25519:…` and a fingerprint).
+    #[serde(rename = "divoc")]
+    Divoc,
 }
 
 impl crate::trust::material::Material for PassKey {
@@ -137,15 +145,15 @@ impl PassKeys {
         self.issuers.contains(&(format, issuer.to_owned()))
     }
 
-    /// The CSCAs of an ICAO issuing state (with their DER); `Err(IssuerUntrusted)` if none.
-    fn cscas(&self, state: &str) -> Result<Vec<Resolved>, ErrorCode> {
-        if !self.issuer_known(PassFormatName::IcaoVdsNc, state) {
+    /// Every key of `issuer` (with its decoded bytes); `Err(IssuerUntrusted)` if none.
+    fn of_issuer(&self, format: PassFormatName, issuer: &str) -> Result<Vec<Resolved>, ErrorCode> {
+        if !self.issuer_known(format, issuer) {
             return Err(ErrorCode::IssuerUntrusted);
         }
         Ok(self
             .by_key
             .iter()
-            .filter(|((f, issuer, _), _)| *f == PassFormatName::IcaoVdsNc && issuer == state)
+            .filter(|((f, i, _), _)| *f == format && i == issuer)
             .map(|(_, v)| v.clone())
             .collect())
     }
@@ -187,6 +195,7 @@ pub fn verify(
         PassFormat::Nzcp => nzcp::verify(qr, &snapshot.pass_keys, &mut out, detail),
         PassFormat::Shc => shc::verify(qr, &snapshot.pass_keys, &mut out, detail),
         PassFormat::IcaoVdsNc => icao::verify(qr, &snapshot.pass_keys, &mut out, detail),
+        PassFormat::Divoc => divoc::verify(qr, &snapshot.pass_keys, &mut out, detail),
         PassFormat::EuDcc | PassFormat::WhoDdcc => {
             out.error(ErrorCode::PrefixInvalid, "not a non-HC1 pass");
         }
@@ -224,6 +233,10 @@ impl Verdict {
 
     pub(crate) fn error(&mut self, code: ErrorCode, message: impl Into<String>) {
         self.result.errors.push(Finding::new(code, message));
+    }
+
+    pub(crate) fn warn(&mut self, code: ErrorCode, message: impl Into<String>) {
+        self.result.warnings.push(Finding::new(code, message));
     }
 
     /// Records the key that verified the signature.
@@ -438,6 +451,10 @@ pub fn ingest(
     if format == crate::trust::formats::Format::IcaoCsca {
         let issuer = issuer.ok_or("an icao-csca source needs `issuer`".to_owned())?;
         return icao::cscas_of_pem(bytes, issuer, source);
+    }
+    if format == crate::trust::formats::Format::DivocKey {
+        let method = issuer.ok_or("a divoc-key source needs `issuer`".to_owned())?;
+        return divoc::keys_of_pem(bytes, method, source);
     }
     let doc: serde_json::Value =
         serde_json::from_slice(bytes).map_err(|_| "not a JSON document".to_owned())?;

@@ -146,7 +146,7 @@ pub(crate) fn verify(qr: &str, keys: &PassKeys, out: &mut Verdict, detail: Detai
         issued_at: super::stamp(Some(nbf)),
         expires_at: super::stamp(Some(exp)),
         kid,
-        alg: crate::crypto::Alg::Es256,
+        alg: crate::hcert::SignatureAlg::Es256,
         uvci: match int_key(7) {
             Some(Value::Bytes(b)) if b.len() == 16 => Some(urn_uuid(b)),
             _ => None,

@@ -213,7 +213,7 @@ pub(crate) fn verify(qr: &str, keys: &PassKeys, out: &mut Verdict, detail: Detai
         issued_at: super::stamp(nbf),
         expires_at: super::stamp(exp),
         kid,
-        alg: crate::crypto::Alg::Es256,
+        alg: crate::hcert::SignatureAlg::Es256,
         uvci: None,
         holder: Holder {
             name: None,

@@ -194,10 +194,24 @@ fn scan(prepared: Prepared) -> Vec<String> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         img.detect_grids()
             .into_iter()
-            .filter_map(|grid| grid.decode().ok().map(|(_, text)| text))
+            .filter_map(|grid| {
+                let mut bytes = Vec::new();
+                grid.decode_to(&mut bytes).ok().map(|_| payload_text(bytes))
+            })
             .collect()
     }))
     .unwrap_or_default()
+}
+
+/// The text of a QR payload: UTF-8 when it is, else one character per byte (ISO 8859-1, the
+/// byte mode's default). A ZIP archive (a DIVOC code in byte mode) is always taken byte for
+/// byte, even when its bytes happen to form UTF-8.
+fn payload_text(bytes: Vec<u8>) -> String {
+    let latin1 = |b: Vec<u8>| b.into_iter().map(char::from).collect();
+    if bytes.starts_with(b"PK\x03\x04") {
+        return latin1(bytes);
+    }
+    String::from_utf8(bytes).unwrap_or_else(|e| latin1(e.into_bytes()))
 }
 
 /// Every QR text the ZXing port finds (try-harder, inverted codes too).

@@ -153,7 +153,7 @@ pub enum SourcesError {
     #[error("source {0}: a revocation-folder source needs a path")]
     RevocationFolderNeeds(String),
     #[error(
-        "source {0}: `issuer` is required by shc-jwks (an https URL without a trailing slash) and icao-csca (the state's ICAO code, e.g. AUS), and allowed for no other format"
+        "source {0}: `issuer` is required by shc-jwks (an https URL without a trailing slash), icao-csca (the state's ICAO code, e.g. AUS) and divoc-key (the credentials' verificationMethod, e.g. did:india), and allowed for no other format"
     )]
     ShcIssuer(String),
     #[error("cannot be read: {0}")]
@@ -216,11 +216,16 @@ impl SourcesFile {
                     (1..=3).contains(&i.len())
                         && i.bytes().all(|b| b.is_ascii_uppercase() || b == b'<')
                 }
+                crate::trust::formats::Format::DivocKey => {
+                    (1..=256).contains(&i.len()) && i.bytes().all(|b| b.is_ascii_graphic())
+                }
                 _ => false,
             });
             let needs = matches!(
                 s.format,
-                crate::trust::formats::Format::ShcJwks | crate::trust::formats::Format::IcaoCsca
+                crate::trust::formats::Format::ShcJwks
+                    | crate::trust::formats::Format::IcaoCsca
+                    | crate::trust::formats::Format::DivocKey
             );
             if (needs && issuer_ok != Some(true)) || (!needs && issuer_ok.is_some()) {
                 return Err(SourcesError::ShcIssuer(s.id.clone()));

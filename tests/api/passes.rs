@@ -126,3 +126,105 @@ async fn nzcp_and_shc_verify_against_their_sources_and_keep_the_last_good_keys()
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn divoc_and_who_ddcc_through_a_running_gateway() {
+    use dcc_gateway::crypto::Alg;
+    let dir = std::env::temp_dir().join(format!("dccgw-divoc-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    // One verificationMethod with two keys (an Ed25519 and an RSA one): both are tried.
+    let key = DivocKey::ed25519();
+    let rsa = DivocKey::rsa();
+    std::fs::write(dir.join("vn.pem"), key.public_pem() + &rsa.public_pem()).unwrap();
+    let mut source = SourceConfig::local_pem("divoc-vn", dir.join("vn.pem"));
+    source.format = Format::DivocKey;
+    source.issuer = Some("did:test:vn".into());
+    let mut s = settings();
+    s.data_dir = dir.join("data");
+    let app = spawn_instance(s, vec![source]);
+
+    let mut cred = divoc_credential("did:test:vn", "2021-05-01T10:00:00.000Z");
+    key.sign(&mut cred);
+    for qr in [divoc_qr(&cred), divoc_raw_qr(&cred)] {
+        let v = app.verdict(&qr).await;
+        assert_eq!(v["valid"], true, "{v}");
+        assert_eq!(v["format"], "divoc");
+        assert_eq!(v["certificate"]["holder"]["name"], "Phạm Thu Hà");
+        assert_eq!(v["certificate"]["alg"], "EdDSA");
+    }
+    let mut by_rsa = divoc_credential("did:test:vn", "2021-05-01T10:00:00.000Z");
+    rsa.sign(&mut by_rsa);
+    let v = app.verdict(&divoc_qr(&by_rsa)).await;
+    assert_eq!(v["valid"], true, "{v}");
+    assert_eq!(v["certificate"]["alg"], "PS256");
+    // India's codes are raw ZIP bytes in a byte-mode QR: read from a photo byte for byte.
+    let zip = zip_one("certificate.json", cred.to_string().as_bytes());
+    let m = super::photo::Modules::new(&zip, qrcode::EcLevel::L);
+    let png = super::photo::png(&super::photo::flat(&m, 3.0, 4.0));
+    let v: serde_json::Value = http_client()
+        .post(app.url("/v1/verify/image"))
+        .bearer_auth(KEY_PARTNER)
+        .header("content-type", "image/png")
+        .body(png)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["valid"], true, "{v}");
+    assert_eq!(v["format"], "divoc");
+    let summary = app.get_json("/v1/trust/summary").await;
+    let src = summary["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["source"] == "divoc-vn")
+        .unwrap()
+        .clone();
+    assert_eq!(src["pass_keys"], 2, "{summary}");
+    // A destination's business rules never admit a non-EU pass.
+    let v: serde_json::Value = http_client()
+        .post(app.url("/v1/verify"))
+        .bearer_auth(KEY_PARTNER)
+        .json(&json!({"qr": divoc_qr(&cred), "destination": {"country": "VN"}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["valid"], true, "{v}");
+    assert_eq!(v["admissible"], false, "{v}");
+
+    // A WHO DDCC (the data set as the CWT payload) signed by a trusted DSC: who-ddcc, valid,
+    // and not assessed by the EU business rules either.
+    let signer = super::support::signer(Alg::Es256);
+    let ddcc = json!({"name": "Lê Văn Bình", "birthDate": "1980-02-03",
+        "vaccine": {"system": "http://snomed.info/sct", "code": "1119349007"},
+        "brand": {"code": "EU/1/20/1528"}, "lot": "L1", "date": "2021-05-01", "dose": 1,
+        "total_doses": 2, "country": {"code": "VNM"}, "hcid": "VN-DDCC-1"});
+    let payload = coset::cbor::value::Value::serialized(&ddcc).unwrap();
+    let mut bytes = Vec::new();
+    coset::cbor::ser::into_writer(&payload, &mut bytes).unwrap();
+    let qr = dcc_gateway::hcert::encode::wrap(&super::support::cose(&signer, bytes));
+    let who = spawn_app(settings(), Some(super::support::snapshot(&[&signer])));
+    let v: serde_json::Value = http_client()
+        .post(who.url("/v1/verify"))
+        .bearer_auth(KEY_PARTNER)
+        .json(&json!({"qr": qr, "at": "2021-06-01T00:00:00Z", "destination": {"country": "VN"}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["valid"], true, "{v}");
+    assert_eq!(v["format"], "who-ddcc");
+    assert_eq!(v["certificate"]["holder"]["name"], "Lê Văn Bình");
+    assert_eq!(v["certificate"]["uvci"], "VN-DDCC-1");
+    assert_eq!(v["admissible"], false, "{v}");
+    assert!(v.get("rules").is_none_or(|r| r.is_null()), "{v}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -302,3 +302,170 @@ pub fn vds_vacc_data(state: &str) -> Json {
         }
     })
 }
+
+/// A one-member ZIP archive (`name`, DEFLATE), as DIVOC QR codes carry `certificate.json`.
+pub fn zip_one(name: &str, content: &[u8]) -> Vec<u8> {
+    let mut z = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+    z.write_all(content).unwrap();
+    let data = z.finish().unwrap();
+    let mut crc = flate2::Crc::new();
+    crc.update(content);
+    let fields = |out: &mut Vec<u8>| {
+        out.extend_from_slice(&20u16.to_le_bytes()); // version needed
+        out.extend_from_slice(&0u16.to_le_bytes()); // flags
+        out.extend_from_slice(&8u16.to_le_bytes()); // DEFLATE
+        out.extend_from_slice(&[0; 4]); // time, date
+        out.extend_from_slice(&crc.sum().to_le_bytes());
+        out.extend_from_slice(&u32::try_from(data.len()).unwrap().to_le_bytes());
+        out.extend_from_slice(&u32::try_from(content.len()).unwrap().to_le_bytes());
+        out.extend_from_slice(&u16::try_from(name.len()).unwrap().to_le_bytes());
+        out.extend_from_slice(&0u16.to_le_bytes()); // extra length
+    };
+    let mut out = b"PK\x03\x04".to_vec();
+    fields(&mut out);
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(&data);
+    let cd = out.len();
+    out.extend_from_slice(b"PK\x01\x02");
+    out.extend_from_slice(&20u16.to_le_bytes()); // version made by
+    fields(&mut out);
+    out.extend_from_slice(&[0; 10]); // comment length, disk, internal and external attributes
+    out.extend_from_slice(&0u32.to_le_bytes()); // local header offset
+    out.extend_from_slice(name.as_bytes());
+    let cd_size = out.len() - cd;
+    out.extend_from_slice(b"PK\x05\x06");
+    out.extend_from_slice(&[0; 4]);
+    out.extend_from_slice(&1u16.to_le_bytes());
+    out.extend_from_slice(&1u16.to_le_bytes());
+    out.extend_from_slice(&u32::try_from(cd_size).unwrap().to_le_bytes());
+    out.extend_from_slice(&u32::try_from(cd).unwrap().to_le_bytes());
+    out.extend_from_slice(&0u16.to_le_bytes());
+    out
+}
+
+/// The `B64:` QR text of a DIVOC credential.
+pub fn divoc_qr(credential: &Json) -> String {
+    let zip = zip_one("certificate.json", credential.to_string().as_bytes());
+    format!("B64:{}", data_encoding::BASE64.encode(&zip))
+}
+
+/// The raw-ZIP QR text (byte mode: one character per byte) of a DIVOC credential.
+pub fn divoc_raw_qr(credential: &Json) -> String {
+    zip_one("certificate.json", credential.to_string().as_bytes())
+        .into_iter()
+        .map(char::from)
+        .collect()
+}
+
+/// A DIVOC-shaped vaccination credential (India's layout), unsigned.
+pub fn divoc_credential(method: &str, issued: &str) -> Json {
+    json!({
+        "@context": ["https://www.w3.org/2018/credentials/v1",
+                     "https://cowin.gov.in/credentials/vaccination/v1"],
+        "type": ["VerifiableCredential", "ProofOfVaccinationCredential"],
+        "credentialSubject": {
+            "type": "Person", "id": "did:Passport:VN0001", "refId": "1234",
+            "name": "Phạm Thu Hà", "gender": "Female", "age": "41", "nationality": "Vietnamese"
+        },
+        "issuer": "https://cowin.gov.in/",
+        "issuanceDate": issued,
+        "evidence": [{
+            "id": "https://cowin.gov.in/vaccine/1001", "certificateId": "1001",
+            "type": ["Vaccination"], "batch": "B-1", "vaccine": "COVISHIELD",
+            "manufacturer": "Serum Institute of India", "date": "2021-05-01T09:00:00.000Z",
+            "effectiveStart": "2021-05-01", "effectiveUntil": "2021-05-01",
+            "dose": 2, "totalDoses": 2, "verifier": {"name": "Vaccinator"},
+            "facility": {"name": "Centre", "address": {"addressCountry": "IN"}}
+        }],
+        "nonTransferable": "true",
+        "proof": {"type": "Ed25519Signature2018", "created": "2021-05-01T10:00:00Z",
+                  "verificationMethod": method, "proofPurpose": "assertionMethod"}
+    })
+}
+
+/// A DIVOC signing key: Ed25519 generated here, or the bundled RSA test key (ring cannot
+/// generate RSA keys).
+pub enum DivocKey {
+    Ed25519(ring::signature::Ed25519KeyPair),
+    Rsa(ring::signature::RsaKeyPair),
+}
+
+impl DivocKey {
+    pub fn ed25519() -> DivocKey {
+        let rng = ring::rand::SystemRandom::new();
+        let pkcs8 = ring::signature::Ed25519KeyPair::generate_pkcs8(&rng).unwrap();
+        DivocKey::Ed25519(ring::signature::Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).unwrap())
+    }
+
+    pub fn rsa() -> DivocKey {
+        use rustls_pki_types::pem::PemObject;
+        let pem = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/divoc/rsa-priv.pem"
+        ))
+        .unwrap();
+        let der = rustls_pki_types::PrivatePkcs8KeyDer::from_pem_slice(&pem).unwrap();
+        DivocKey::Rsa(ring::signature::RsaKeyPair::from_pkcs8(der.secret_pkcs8_der()).unwrap())
+    }
+
+    /// The public key as a PEM SPKI file, as a `divoc-key` source holds it.
+    pub fn public_pem(&self) -> String {
+        match self {
+            DivocKey::Ed25519(k) => {
+                let mut der = vec![
+                    0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
+                ];
+                der.extend_from_slice(k.public_key().as_ref());
+                format!(
+                    "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
+                    data_encoding::BASE64.encode(&der)
+                )
+            }
+            DivocKey::Rsa(_) => std::fs::read_to_string(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/data/divoc/rsa-pub.pem"
+            ))
+            .unwrap(),
+        }
+    }
+
+    /// Signs `credential` in place as jsonld-signatures does (proof options under
+    /// security/v2, detached `b64:false` JWS), with the suite of this key.
+    pub fn sign(&self, credential: &mut Json) {
+        let (suite, alg) = match self {
+            DivocKey::Ed25519(_) => ("Ed25519Signature2018", "EdDSA"),
+            DivocKey::Rsa(_) => ("RsaSignature2018", "PS256"),
+        };
+        credential["proof"]["type"] = json!(suite);
+        let doc = credential.as_object().unwrap().clone();
+        let proof = doc["proof"].as_object().unwrap().clone();
+        let (data, _) = dcc_gateway::ld::proof_verify_data(
+            &doc,
+            &proof,
+            &json!("https://w3id.org/security/v2"),
+        )
+        .unwrap();
+        let header = data_encoding::BASE64URL_NOPAD
+            .encode(format!(r#"{{"alg":"{alg}","b64":false,"crit":["b64"]}}"#).as_bytes());
+        let mut input = format!("{header}.").into_bytes();
+        input.extend_from_slice(&data);
+        let sig = match self {
+            DivocKey::Ed25519(k) => k.sign(&input).as_ref().to_vec(),
+            DivocKey::Rsa(k) => {
+                let mut sig = vec![0; k.public().modulus_len()];
+                k.sign(
+                    &ring::signature::RSA_PSS_SHA256,
+                    &ring::rand::SystemRandom::new(),
+                    &input,
+                    &mut sig,
+                )
+                .unwrap();
+                sig
+            }
+        };
+        credential["proof"]["jws"] = json!(format!(
+            "{header}..{}",
+            data_encoding::BASE64URL_NOPAD.encode(&sig)
+        ));
+    }
+}

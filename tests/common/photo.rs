@@ -57,8 +57,9 @@ pub struct Modules {
 }
 
 impl Modules {
-    pub fn new(text: &str, ec: EcLevel) -> Self {
-        let code = QrCode::with_error_correction_level(text.as_bytes(), ec).unwrap();
+    /// The modules of a QR code of `data` (text, or bytes for a byte-mode payload).
+    pub fn new(data: impl AsRef<[u8]>, ec: EcLevel) -> Self {
+        let code = QrCode::with_error_correction_level(data.as_ref(), ec).unwrap();
         let n = code.width();
         let dark = code
             .to_colors()

@@ -11,6 +11,7 @@
 mod certlogic;
 mod cli;
 mod ddcc;
+mod divoc;
 mod gdhcn;
 #[path = "../common/passes.rs"]
 mod make_passes;

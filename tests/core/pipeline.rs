@@ -42,7 +42,7 @@ fn valid_certificates_of_every_type_and_algorithm() {
             assert!(r.warnings.is_empty(), "{:?}", r.warnings);
             let c = r.certificate.as_ref().unwrap();
             assert_eq!(serde_json::to_value(c.cert_type).unwrap(), kind);
-            assert_eq!(c.alg, alg);
+            assert_eq!(c.alg, alg.into());
             assert_eq!(c.issuer_country.as_deref(), Some("VN"));
             assert_eq!(c.kid, s.dsc.kid.to_base64());
             assert_eq!(

@@ -62,11 +62,14 @@ pub enum Format {
     /// A PEM bundle of one ICAO issuing state's CSCAs (`issuer` = its code, e.g. `AUS`): the
     /// anchors of VDS-NC barcode signers, not DSCs.
     IcaoCsca,
+    /// A PEM bundle of the public keys (RSA or Ed25519 SPKI) of one DIVOC `verificationMethod`
+    /// (`issuer` = it, e.g. `did:india`): DIVOC issuer keys, not DSCs.
+    DivocKey,
 }
 
 impl Format {
     /// Every format, in the order of the docs.
-    pub const ALL: [Format; 11] = [
+    pub const ALL: [Format; 12] = [
         Format::EuJson,
         Format::DeSigned,
         Format::SeJws,
@@ -78,11 +81,15 @@ impl Format {
         Format::NzcpDid,
         Format::ShcJwks,
         Format::IcaoCsca,
+        Format::DivocKey,
     ];
 
     /// Whether the format carries issuer keys of non-EU passes ([`crate::passes`]).
     pub const fn carries_pass_keys(self) -> bool {
-        matches!(self, Format::NzcpDid | Format::ShcJwks | Format::IcaoCsca)
+        matches!(
+            self,
+            Format::NzcpDid | Format::ShcJwks | Format::IcaoCsca | Format::DivocKey
+        )
     }
 
     /// Whether the format carries business rules (else keys).
@@ -111,6 +118,7 @@ impl Format {
             Format::NzcpDid => "nzcp-did",
             Format::ShcJwks => "shc-jwks",
             Format::IcaoCsca => "icao-csca",
+            Format::DivocKey => "divoc-key",
         }
     }
 }
@@ -356,7 +364,8 @@ pub fn ingest(format: Format, bytes: &[u8], ctx: &Context<'_>) -> Result<Ingeste
         | Format::EuRevocation
         | Format::NzcpDid
         | Format::ShcJwks
-        | Format::IcaoCsca => Err(ListError::Malformed(
+        | Format::IcaoCsca
+        | Format::DivocKey => Err(ListError::Malformed(
             "this source holds rules, revocations or pass issuer keys, not DSCs".into(),
         )),
     }
