@@ -34,6 +34,10 @@ pub struct VerifyArgs {
     /// `jwks.json`). Repeatable.
     #[arg(long = "shc-jwks", value_name = "ISSUER=FILE")]
     pub shc_jwks: Vec<String>,
+    /// A SMART Health Card issuer's revocation list for one key: `ISSUER=FILE` (the `iss` URL
+    /// and its `crl/<kid>.json`). Repeatable.
+    #[arg(long = "shc-crl", value_name = "ISSUER=FILE")]
+    pub shc_crl: Vec<String>,
     /// The CSCAs of an ICAO VDS-NC issuing state: `STATE=FILE` (its code as in `hdr.is`, e.g.
     /// AUS, and a PEM bundle). Repeatable.
     #[arg(long = "icao-csca", value_name = "STATE=FILE")]
@@ -107,6 +111,7 @@ fn load_revocations(path: &std::path::Path) -> Result<Vec<crate::revocation::Bat
 fn load_pass_keys(
     dids: &[PathBuf],
     jwks: &[String],
+    crls: &[String],
     cscas: &[String],
     divoc: &[String],
 ) -> Result<Vec<crate::passes::PassKey>, String> {
@@ -127,6 +132,7 @@ fn load_pass_keys(
     }
     for (flag, format, specs) in [
         ("--shc-jwks", Format::ShcJwks, jwks),
+        ("--shc-crl", Format::ShcCrl, crls),
         ("--icao-csca", Format::IcaoCsca, cscas),
         ("--divoc-key", Format::DivocKey, divoc),
     ] {
@@ -169,6 +175,7 @@ pub fn verify(args: &VerifyArgs) -> Result<u8, String> {
     let pass_keys = load_pass_keys(
         &args.nzcp_did,
         &args.shc_jwks,
+        &args.shc_crl,
         &args.icao_csca,
         &args.divoc_key,
     )?;

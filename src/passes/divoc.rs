@@ -525,6 +525,7 @@ pub fn keys_of_pem(
             ),
             point: data_encoding::BASE64.encode(&raw),
             source: source.to_owned(),
+            crl_version: None,
         });
     }
     if keys.is_empty() && refused.is_empty() {

@@ -386,6 +386,7 @@ pub fn cscas_of_pem(
             kid: data_encoding::HEXLOWER.encode(digest.as_ref().get(..8).unwrap_or_default()),
             point: data_encoding::BASE64.encode(der.as_ref()),
             source: source.to_owned(),
+            crl_version: None,
         });
     }
     if keys.is_empty() && refused.is_empty() {

@@ -65,6 +65,10 @@ pub struct PassKey {
     pub point: String,
     /// The trust source it came from.
     pub source: String,
+    /// SMART Health Cards: the `crlVersion` of an issuer key that publishes revocations, or
+    /// the `ctr` of a revocation list ([`PassFormatName::ShcRevocation`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crl_version: Option<u64>,
 }
 
 /// [`PassFormat`] as stored (the pass-key formats only).
@@ -77,6 +81,12 @@ pub enum PassFormatName {
     /// A CSCA of an ICAO VDS-NC issuing state (`point` then holds the certificate's DER).
     #[serde(rename = "icao-csca")]
     IcaoVdsNc,
+    /// An entry of a SMART Health Card issuer's revocation list (an `shc-crl` source), not a
+    /// key: `kid` is `<key kid>/<rid>` with `point` the cut-off (Unix seconds; empty: every
+    /// card with that rid), or the bare `<key kid>` for the list itself (its `ctr` in
+    /// `crl_version`), so an empty list still says which key it covers.
+    #[serde(rename = "shc-rid")]
+    ShcRevocation,
     /// A DIVOC `verificationMethod`'s key (`point`: an RSAPublicKey DER or the 32 Ed25519
     /// bytes; `kid`: `rsa:…` / `ed25519:…` and a fingerprint).
     #[serde(rename = "divoc")]
@@ -105,7 +115,22 @@ type Resolved = (Arc<PassKey>, Vec<u8>);
 pub struct PassKeys {
     by_key: HashMap<KeyId, Resolved>,
     issuers: BTreeSet<(PassFormatName, String)>,
+    /// SMART Health Card revocations: (iss, kid, rid) → cut-off (None: every card).
+    revoked: HashMap<(String, String, String), Option<i64>>,
+    /// SMART Health Card revocation lists in force: (iss, kid) → their `ctr`.
+    crls: HashMap<(String, String), u64>,
     all: Vec<PassKey>,
+}
+
+/// What an SHC issuer's revocation list says of one card.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Revocation {
+    /// No list is configured for the card's key.
+    NoList,
+    /// The list (of this `ctr`) does not revoke the card.
+    NotRevoked(u64),
+    /// The list (of this `ctr`) revokes it.
+    Revoked(u64),
 }
 
 impl PassKeys {
@@ -115,6 +140,10 @@ impl PassKeys {
         keys.dedup_by(|a, b| a.format == b.format && a.issuer == b.issuer && a.kid == b.kid);
         let mut out = PassKeys::default();
         for k in &keys {
+            if k.format == PassFormatName::ShcRevocation {
+                out.add_revocation(k);
+                continue;
+            }
             let Ok(point) = data_encoding::BASE64.decode(k.point.as_bytes()) else {
                 continue;
             };
@@ -128,6 +157,53 @@ impl PassKeys {
         out
     }
 
+    fn add_revocation(&mut self, k: &PassKey) {
+        match k.kid.split_once('/') {
+            None => {
+                let ctr = k.crl_version.unwrap_or(0);
+                let slot = self
+                    .crls
+                    .entry((k.issuer.clone(), k.kid.clone()))
+                    .or_insert(ctr);
+                *slot = (*slot).max(ctr);
+            }
+            Some((kid, rid)) => {
+                let cutoff = k.point.parse::<i64>().ok();
+                let key = (k.issuer.clone(), kid.to_owned(), rid.to_owned());
+                // Two lists naming one rid: the wider revocation holds.
+                let slot = self.revoked.entry(key).or_insert(cutoff);
+                *slot = match (*slot, cutoff) {
+                    (Some(a), Some(b)) => Some(a.max(b)),
+                    _ => None,
+                };
+            }
+        }
+    }
+
+    /// Whether the revocation list of SHC key (`iss`, `kid`) revokes the card with `rid`
+    /// issued at `nbf`: a `rid` entry revokes every card; `rid.<t>` those with `nbf` < `t`.
+    pub(crate) fn shc_revocation(
+        &self,
+        iss: &str,
+        kid: &str,
+        rid: Option<&str>,
+        nbf: Option<i64>,
+    ) -> Revocation {
+        let Some(&ctr) = self.crls.get(&(iss.to_owned(), kid.to_owned())) else {
+            return Revocation::NoList;
+        };
+        let hit = rid.and_then(|r| {
+            self.revoked
+                .get(&(iss.to_owned(), kid.to_owned(), r.to_owned()))
+                .copied()
+        });
+        match hit {
+            Some(None) => Revocation::Revoked(ctr),
+            Some(Some(cutoff)) if nbf.is_none_or(|n| n < cutoff) => Revocation::Revoked(ctr),
+            _ => Revocation::NotRevoked(ctr),
+        }
+    }
+
     /// Every key, sorted (for the snapshot id and the stored record).
     pub fn all(&self) -> &[PassKey] {
         &self.all
@@ -137,8 +213,9 @@ impl PassKeys {
         self.by_key.len()
     }
 
+    /// Whether there is no pass trust material at all (keys or revocation lists).
     pub fn is_empty(&self) -> bool {
-        self.by_key.is_empty()
+        self.all.is_empty()
     }
 
     fn issuer_known(&self, format: PassFormatName, issuer: &str) -> bool {
@@ -463,6 +540,10 @@ pub fn ingest(
         crate::trust::formats::Format::ShcJwks => {
             let issuer = issuer.ok_or("an shc-jwks source needs `issuer`".to_owned())?;
             shc::keys_of_jwks(&doc, issuer, source)
+        }
+        crate::trust::formats::Format::ShcCrl => {
+            let issuer = issuer.ok_or("an shc-crl source needs `issuer`".to_owned())?;
+            shc::revocations_of_crl(&doc, issuer, source)
         }
         _ => Err("not a pass-key format".to_owned()),
     }

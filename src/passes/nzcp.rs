@@ -273,6 +273,7 @@ pub fn keys_of_did(
                 kid: kid.to_owned(),
                 point: data_encoding::BASE64.encode(&point),
                 source: source.to_owned(),
+                crl_version: None,
             }),
             Some(Err(code)) => refused.push((name, code)),
             None => refused.push((name, "KEY_MALFORMED")),

@@ -108,6 +108,7 @@ pub(crate) fn verify(qr: &str, keys: &PassKeys, out: &mut Verdict, detail: Detai
         return out.error(ErrorCode::SignatureInvalid, "the signature does not verify");
     }
     out.signed_by(&key.0);
+    let crl_version = key.0.crl_version;
     let seconds = |name: &str| card.get(name).and_then(serde_json::Value::as_f64);
     let Some(nbf) = seconds("nbf") else {
         return out.error(ErrorCode::CwtInvalid, "the payload has no numeric nbf");
@@ -124,6 +125,13 @@ pub(crate) fn verify(qr: &str, keys: &PassKeys, out: &mut Verdict, detail: Detai
     let (nbf, exp) = (whole(nbf, false), exp.and_then(|e| whole(e, true)));
     out.check_window(nbf, exp);
     let vc = card.get("vc");
+    check_revocation(
+        keys,
+        (&iss, &kid, crl_version),
+        vc.and_then(|v| v.get("rid")),
+        nbf,
+        out,
+    );
     let types: Vec<&str> = vc
         .and_then(|v| v.get("type"))
         .and_then(|t| t.as_array())
@@ -301,12 +309,118 @@ pub fn keys_of_jwks(
             kid: kid.to_owned(),
             point: data_encoding::BASE64.encode(&point),
             source: source.to_owned(),
+            crl_version: jwk.get("crlVersion").and_then(serde_json::Value::as_u64),
         });
     }
     if list.len() > super::MAX_KEYS_PER_SOURCE {
         refused.push(("(more keys)".into(), "TOO_MANY_KEYS"));
     }
     Ok((keys, refused))
+}
+
+/// The card's `rid` against its key's revocation list, when one is configured; a key that
+/// announces revocations (`crlVersion`) without a list in force, or with an older one, is a
+/// `TRUST_STALE` warning (revocation could not be checked in full).
+fn check_revocation(
+    keys: &PassKeys,
+    (iss, kid, crl_version): (&str, &str, Option<u64>),
+    rid: Option<&serde_json::Value>,
+    nbf: Option<i64>,
+    out: &mut Verdict,
+) {
+    let rid = match rid {
+        None => None,
+        Some(serde_json::Value::String(r)) if is_rid(r) => Some(r.as_str()),
+        Some(_) => {
+            return out.error(
+                ErrorCode::CredentialInvalid,
+                "vc.rid is not a Base64url revocation identifier of at most 24 characters",
+            );
+        }
+    };
+    match (keys.shc_revocation(iss, kid, rid, nbf), crl_version) {
+        (super::Revocation::Revoked(ctr), _) => out.error(
+            ErrorCode::Revoked,
+            format!("the card is revoked by its issuer (rid listed in revocation list ctr {ctr})"),
+        ),
+        (super::Revocation::NoList, Some(v)) => out.warn(
+            ErrorCode::TrustStale,
+            format!(
+                "the issuer publishes revocations for this key (crlVersion {v}) but no shc-crl source holds its list: revocation was not checked"
+            ),
+        ),
+        (super::Revocation::NotRevoked(ctr), Some(v)) if ctr < v => out.warn(
+            ErrorCode::TrustStale,
+            format!(
+                "the revocation list in force (ctr {ctr}) is older than the key's crlVersion {v}"
+            ),
+        ),
+        _ => {}
+    }
+}
+
+/// Most rids one revocation list may carry.
+pub const MAX_RIDS: usize = 100_000;
+
+/// Whether `rid` is a revocation identifier as the spec defines it: Base64url, at most 24
+/// characters.
+fn is_rid(rid: &str) -> bool {
+    (1..=24).contains(&rid.len())
+        && rid
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// Reads one key's revocation list (`/.well-known/crl/<kid>.json`: `kid`, `method` `rid`,
+/// `ctr`, `rids`), issued by `issuer`. Each `rid` (every card) or `rid.<unix seconds>` (cards
+/// whose `nbf` is before that instant) is one entry; a malformed one is refused alone
+/// (`MALFORMED`). The list itself is an entry too, so an empty list is still a list.
+pub fn revocations_of_crl(
+    doc: &serde_json::Value,
+    issuer: &str,
+    source: &str,
+) -> Result<(Vec<PassKey>, Vec<Refused>), String> {
+    let kid = doc
+        .get("kid")
+        .and_then(|k| k.as_str())
+        .filter(|k| !k.is_empty() && k.len() <= 128 && !k.contains('/'))
+        .ok_or("the revocation list has no kid")?;
+    if doc.get("method").and_then(|m| m.as_str()) != Some("rid") {
+        return Err("the revocation list's method is not rid".into());
+    }
+    let ctr = doc
+        .get("ctr")
+        .and_then(serde_json::Value::as_u64)
+        .ok_or("the revocation list has no integer ctr")?;
+    let rids = doc
+        .get("rids")
+        .and_then(|r| r.as_array())
+        .ok_or("the revocation list has no rids array")?;
+    let entry = |kid: String, point: String| PassKey {
+        format: PassFormatName::ShcRevocation,
+        issuer: issuer.to_owned(),
+        kid,
+        point,
+        source: source.to_owned(),
+        crl_version: Some(ctr),
+    };
+    let mut entries = vec![entry(kid.to_owned(), String::new())];
+    let mut refused = Vec::new();
+    for (i, r) in rids.iter().enumerate().take(MAX_RIDS) {
+        let text = r.as_str().unwrap_or("");
+        let (rid, cutoff) = match text.split_once('.') {
+            Some((rid, t)) => (rid, t.parse::<i64>().ok().map(|t| t.to_string())),
+            None => (text, Some(String::new())),
+        };
+        match cutoff {
+            Some(point) if is_rid(rid) => entries.push(entry(format!("{kid}/{rid}"), point)),
+            _ => refused.push((format!("#{i}"), "MALFORMED")),
+        }
+    }
+    if rids.len() > MAX_RIDS {
+        refused.push(("(more rids)".into(), "TOO_MANY_KEYS"));
+    }
+    Ok((entries, refused))
 }
 
 #[cfg(test)]

@@ -387,7 +387,8 @@ impl TrustSnapshot {
         }
         for k in self.pass_keys.all() {
             let format = format!("{:?}", k.format);
-            for part in [&format, &k.issuer, &k.kid, &k.point, &k.source] {
+            let crl = k.crl_version.map(|v| v.to_string()).unwrap_or_default();
+            for part in [&format, &k.issuer, &k.kid, &k.point, &k.source, &crl] {
                 ctx.update(&(part.len() as u64).to_be_bytes());
                 ctx.update(part.as_bytes());
             }

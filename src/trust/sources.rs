@@ -153,7 +153,7 @@ pub enum SourcesError {
     #[error("source {0}: a revocation-folder source needs a path")]
     RevocationFolderNeeds(String),
     #[error(
-        "source {0}: `issuer` is required by shc-jwks (an https URL without a trailing slash), icao-csca (the state's ICAO code, e.g. AUS) and divoc-key (the credentials' verificationMethod, e.g. did:india), and allowed for no other format"
+        "source {0}: `issuer` is required by shc-jwks and shc-crl (an https URL without a trailing slash), icao-csca (the state's ICAO code, e.g. AUS) and divoc-key (the credentials' verificationMethod, e.g. did:india), and allowed for no other format"
     )]
     ShcIssuer(String),
     #[error("cannot be read: {0}")]
@@ -209,7 +209,7 @@ impl SourcesFile {
                 return Err(SourcesError::RevocationFolderNeeds(s.id.clone()));
             }
             let issuer_ok = s.issuer.as_deref().map(|i| match s.format {
-                crate::trust::formats::Format::ShcJwks => {
+                crate::trust::formats::Format::ShcJwks | crate::trust::formats::Format::ShcCrl => {
                     i.starts_with("https://") && !i.ends_with('/') && i.len() <= 512
                 }
                 crate::trust::formats::Format::IcaoCsca => {
@@ -224,6 +224,7 @@ impl SourcesFile {
             let needs = matches!(
                 s.format,
                 crate::trust::formats::Format::ShcJwks
+                    | crate::trust::formats::Format::ShcCrl
                     | crate::trust::formats::Format::IcaoCsca
                     | crate::trust::formats::Format::DivocKey
             );

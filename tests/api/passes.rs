@@ -31,11 +31,22 @@ async fn nzcp_and_shc_verify_against_their_sources_and_keep_the_last_good_keys()
     let mut shc_source = SourceConfig::local_pem("shc", dir.join("jwks.json"));
     shc_source.format = Format::ShcJwks;
     shc_source.issuer = Some(SHC_ISS.into());
+    // The SHC issuer's revocation list for its key, as a source of its own.
+    let crl = |rids: &[&str]| {
+        json!({"kid": shc.thumbprint(), "method": "rid", "ctr": 1, "rids": rids}).to_string()
+    };
+    std::fs::write(dir.join("crl.json"), crl(&["revokedRid"])).unwrap();
+    let mut crl_source = SourceConfig::local_pem("shc-crl", dir.join("crl.json"));
+    crl_source.format = Format::ShcCrl;
+    crl_source.issuer = Some(SHC_ISS.into());
     let redis = Redis::start();
     let mut s = settings();
     s.data_dir = dir.join("data");
     s.redis_url = Some(redis.url());
-    let app = spawn_instance(s.clone(), vec![nz_source, shc_source, icao_source]);
+    let app = spawn_instance(
+        s.clone(),
+        vec![nz_source, shc_source, crl_source, icao_source],
+    );
     // A second instance without the sources follows the first through Redis.
     s.data_dir = dir.join("data-b");
     let follower = spawn_instance(s, Vec::new());
@@ -90,6 +101,36 @@ async fn nzcp_and_shc_verify_against_their_sources_and_keep_the_last_good_keys()
         .map(|r| r["format"].as_str().unwrap_or(""))
         .collect();
     assert_eq!(formats, vec!["nzcp", "shc"], "{batch}");
+
+    // A card whose rid the issuer's list names is revoked, here and on the other instance;
+    // a broken list keeps the last good one; an updated list lifts the revocation.
+    let mut revoked = shc_payload(
+        SHC_ISS,
+        (dcc_gateway::clock::now().unix_timestamp() - 60) as f64,
+        None,
+    );
+    revoked["vc"]["rid"] = json!("revokedRid");
+    let revoked = shc_qr(&shc_jws(
+        revoked.to_string().as_bytes(),
+        &shc,
+        &shc.thumbprint(),
+        true,
+    ));
+    assert_eq!(app.verdict(&revoked).await["errors"][0]["code"], "REVOKED");
+    let shared = std::time::Instant::now();
+    while follower.verdict(&revoked).await["errors"][0]["code"] != "REVOKED" {
+        assert!(
+            shared.elapsed() < std::time::Duration::from_secs(5),
+            "the revocation list never reached the second instance"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    std::fs::write(dir.join("crl.json"), "{").unwrap();
+    assert!(app.state.trust.refresh("shc-crl").await.is_err());
+    assert_eq!(app.verdict(&revoked).await["errors"][0]["code"], "REVOKED");
+    std::fs::write(dir.join("crl.json"), crl(&[])).unwrap();
+    app.state.trust.refresh("shc-crl").await.unwrap();
+    assert_eq!(app.verdict(&revoked).await["valid"], true);
 
     // The summary shows the sources and their keys.
     let summary = app.get_json("/v1/trust/summary").await;

@@ -394,6 +394,21 @@ fn cli_verify_reads_nzcp_and_shc_issuer_files() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // With the key's revocation list naming the card's rid: revoked, exit 1.
+    let crl = dir.join("crl.json");
+    std::fs::write(
+        &crl,
+        serde_json::json!({"kid": shc.thumbprint(), "method": "rid", "ctr": 1, "rids": ["r1"]})
+            .to_string(),
+    )
+    .unwrap();
+    let now = dcc_gateway::clock::now().unix_timestamp();
+    let card = shc_card_with_rid(&shc, now - 60, &serde_json::json!("r1"));
+    let crl_spec = format!("{SHC_ISS}={}", crl.display());
+    let out = run(&["--json", "--shc-jwks", &spec, "--shc-crl", &crl_spec, &card]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["errors"][0]["code"], "REVOKED", "{v}");
     // Without the issuer's keys: invalid, exit 1; a malformed --shc-jwks: usage, exit 2.
     assert_eq!(run(&[&nzcp]).status.code(), Some(1));
     assert_eq!(
@@ -535,4 +550,134 @@ fn the_nzcp_specification_examples_give_the_specified_verdicts() {
         c.uvci.as_deref(),
         Some("urn:uuid:60a4f54d-4e30-4332-be33-ad78b1eafa4b")
     );
+}
+
+/// A card of `key` for SHC_ISS issued at `nbf` with revocation identifier `rid`.
+fn shc_card_with_rid(key: &IssuerKey, nbf: i64, rid: &serde_json::Value) -> String {
+    let mut payload = shc_payload(SHC_ISS, nbf as f64, None);
+    payload["vc"]["rid"] = rid.clone();
+    shc_qr(&shc_jws(
+        payload.to_string().as_bytes(),
+        key,
+        &key.thumbprint(),
+        true,
+    ))
+}
+
+/// The issuer's JWKS with `crlVersion` on its key, and its revocation list.
+fn shc_revocation_snapshot(
+    key: &IssuerKey,
+    crl_version: u64,
+    crl: Option<serde_json::Value>,
+) -> TrustSnapshot {
+    let mut doc = jwks(&[key]);
+    doc["keys"][0]["crlVersion"] = serde_json::json!(crl_version);
+    let (mut keys, _) = passes::ingest(
+        Format::ShcJwks,
+        doc.to_string().as_bytes(),
+        Some(SHC_ISS),
+        "shc",
+    )
+    .unwrap();
+    if let Some(crl) = crl {
+        let (entries, refused) = passes::ingest(
+            Format::ShcCrl,
+            crl.to_string().as_bytes(),
+            Some(SHC_ISS),
+            "shc-crl",
+        )
+        .unwrap();
+        assert!(refused.is_empty(), "{refused:?}");
+        keys.extend(entries);
+    }
+    snapshot_with(keys)
+}
+
+#[test]
+fn smart_health_cards_are_revoked_by_rid_as_their_issuers_list_says() {
+    let key = IssuerKey::generate();
+    let kid = key.thumbprint();
+    let now = dcc_gateway::clock::now().unix_timestamp();
+    let (issued, cutoff) = (now - 10 * 86_400, now - 5 * 86_400);
+    let crl = serde_json::json!({"kid": kid, "method": "rid", "ctr": 2,
+        "rids": ["revokedAll", format!("beforeCut.{cutoff}")]});
+    let snap = shc_revocation_snapshot(&key, 2, Some(crl.clone()));
+    let rid = |r: &str| serde_json::json!(r);
+    // Listed without a time: revoked whenever issued.
+    let r = check(&shc_card_with_rid(&key, issued, &rid("revokedAll")), &snap);
+    assert_eq!(codes(&r), vec![ErrorCode::Revoked]);
+    // Listed with a time: cards issued before it are revoked, later ones are not.
+    let r = check(&shc_card_with_rid(&key, issued, &rid("beforeCut")), &snap);
+    assert_eq!(codes(&r), vec![ErrorCode::Revoked]);
+    let r = check(
+        &shc_card_with_rid(&key, cutoff + 60, &rid("beforeCut")),
+        &snap,
+    );
+    assert!(r.valid, "{:?}", r.errors);
+    assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+    // Not listed, and a card without rid: valid.
+    assert!(check(&shc_card_with_rid(&key, issued, &rid("other")), &snap).valid);
+    assert!(check(&shc_card(SHC_ISS, &key), &snap).valid);
+    // A malformed rid is refused.
+    let r = check(
+        &shc_card_with_rid(&key, issued, &rid("not/base64url")),
+        &snap,
+    );
+    assert_eq!(codes(&r), vec![ErrorCode::CredentialInvalid]);
+    let r = check(
+        &shc_card_with_rid(&key, issued, &serde_json::json!(7)),
+        &snap,
+    );
+    assert_eq!(codes(&r), vec![ErrorCode::CredentialInvalid]);
+    // Another key's list does not revoke this key's cards.
+    let mut other = crl.clone();
+    other["kid"] = serde_json::json!("someOtherKid");
+    let snap_other = shc_revocation_snapshot(&key, 2, Some(other));
+    let r = check(
+        &shc_card_with_rid(&key, issued, &rid("revokedAll")),
+        &snap_other,
+    );
+    assert!(r.valid);
+    // ...and says nothing of this key's revocations: a TRUST_STALE warning.
+    assert_eq!(r.warning_codes(), vec![ErrorCode::TrustStale]);
+    // A list older than the key's crlVersion: still applied, with a warning.
+    let snap_old = shc_revocation_snapshot(&key, 3, Some(crl));
+    let r = check(&shc_card_with_rid(&key, issued, &rid("other")), &snap_old);
+    assert!(r.valid);
+    assert_eq!(r.warning_codes(), vec![ErrorCode::TrustStale]);
+    // An empty list is a list: no warning, nothing revoked.
+    let empty = serde_json::json!({"kid": kid, "method": "rid", "ctr": 2, "rids": []});
+    let snap_empty = shc_revocation_snapshot(&key, 2, Some(empty));
+    let r = check(
+        &shc_card_with_rid(&key, issued, &rid("revokedAll")),
+        &snap_empty,
+    );
+    assert!(r.valid && r.warnings.is_empty(), "{r:?}");
+    // The list changes the snapshot id (a revocation can never be answered from a cache).
+    assert_ne!(snap.id, snap_empty.id);
+}
+
+#[test]
+fn revocation_lists_are_read_strictly() {
+    let ingest = |doc: serde_json::Value| {
+        passes::ingest(
+            Format::ShcCrl,
+            doc.to_string().as_bytes(),
+            Some(SHC_ISS),
+            "crl",
+        )
+    };
+    assert!(ingest(serde_json::json!({"method": "rid", "ctr": 1, "rids": []})).is_err());
+    assert!(
+        ingest(serde_json::json!({"kid": "k", "method": "other", "ctr": 1, "rids": []})).is_err()
+    );
+    assert!(ingest(serde_json::json!({"kid": "k", "method": "rid", "rids": []})).is_err());
+    assert!(ingest(serde_json::json!({"kid": "k", "method": "rid", "ctr": 1})).is_err());
+    let (entries, refused) = ingest(serde_json::json!({"kid": "k", "method": "rid", "ctr": 1,
+        "rids": ["ok", "x".repeat(25), "bad/rid", "t.notanumber", 5, "fine.1636977600"]}))
+    .unwrap();
+    assert_eq!(entries.len(), 3, "{entries:?}"); // the list itself, ok, fine
+    assert_eq!(refused.len(), 4, "{refused:?}");
+    assert!(refused.iter().all(|(_, c)| *c == "MALFORMED"));
+    assert!(passes::ingest(Format::ShcCrl, b"{}", None, "crl").is_err());
 }

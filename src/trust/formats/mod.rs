@@ -62,6 +62,9 @@ pub enum Format {
     /// A PEM bundle of one ICAO issuing state's CSCAs (`issuer` = its code, e.g. `AUS`): the
     /// anchors of VDS-NC barcode signers, not DSCs.
     IcaoCsca,
+    /// A SMART Health Card issuer's revocation list for one key (`/.well-known/crl/<kid>.json`,
+    /// with `issuer` set): revoked `rid`s, not DSCs.
+    ShcCrl,
     /// A PEM bundle of the public keys (RSA or Ed25519 SPKI) of one DIVOC `verificationMethod`
     /// (`issuer` = it, e.g. `did:india`): DIVOC issuer keys, not DSCs.
     DivocKey,
@@ -69,7 +72,7 @@ pub enum Format {
 
 impl Format {
     /// Every format, in the order of the docs.
-    pub const ALL: [Format; 12] = [
+    pub const ALL: [Format; 13] = [
         Format::EuJson,
         Format::DeSigned,
         Format::SeJws,
@@ -80,6 +83,7 @@ impl Format {
         Format::EuRevocation,
         Format::NzcpDid,
         Format::ShcJwks,
+        Format::ShcCrl,
         Format::IcaoCsca,
         Format::DivocKey,
     ];
@@ -88,7 +92,11 @@ impl Format {
     pub const fn carries_pass_keys(self) -> bool {
         matches!(
             self,
-            Format::NzcpDid | Format::ShcJwks | Format::IcaoCsca | Format::DivocKey
+            Format::NzcpDid
+                | Format::ShcJwks
+                | Format::ShcCrl
+                | Format::IcaoCsca
+                | Format::DivocKey
         )
     }
 
@@ -117,6 +125,7 @@ impl Format {
             Format::EuRevocation => "eu-revocation",
             Format::NzcpDid => "nzcp-did",
             Format::ShcJwks => "shc-jwks",
+            Format::ShcCrl => "shc-crl",
             Format::IcaoCsca => "icao-csca",
             Format::DivocKey => "divoc-key",
         }
@@ -364,6 +373,7 @@ pub fn ingest(format: Format, bytes: &[u8], ctx: &Context<'_>) -> Result<Ingeste
         | Format::EuRevocation
         | Format::NzcpDid
         | Format::ShcJwks
+        | Format::ShcCrl
         | Format::IcaoCsca
         | Format::DivocKey => Err(ListError::Malformed(
             "this source holds rules, revocations or pass issuer keys, not DSCs".into(),
