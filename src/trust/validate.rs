@@ -93,13 +93,77 @@ pub fn verify_spki(spki_der: &[u8], alg: SigAlg, msg: &[u8], sig: &[u8]) -> bool
     verify_with(&spki, alg, msg, sig)
 }
 
-/// The named-curve OID of an EC SubjectPublicKeyInfo (dotted), if it has one.
+/// The named-curve OID of an EC SubjectPublicKeyInfo (dotted): the `namedCurve`, or, for
+/// explicit `ECParameters` (which ICAO Doc 9303-12 has eMRTD CSCA and signer keys carry, e.g.
+/// Japan's), the named curve whose prime, coefficients, base point and order they spell out.
 pub fn curve_oid(spki: &SubjectPublicKeyInfo<'_>) -> Option<String> {
-    spki.algorithm
-        .parameters
-        .as_ref()
-        .and_then(|p| p.as_oid().ok())
-        .map(|o| o.to_id_string())
+    use x509_parser::asn1_rs::Tag;
+    let params = spki.algorithm.parameters.as_ref()?;
+    match params.tag() {
+        // (asn1-rs reads any content as an OID when asked: the tag decides.)
+        Tag::Oid => params.as_oid().ok().map(|o| o.to_id_string()),
+        Tag::Sequence => explicit_curve(params.data).map(str::to_owned),
+        _ => None,
+    }
+}
+
+/// P-256 and P-384 as explicit parameters: (OID, p, a, b, uncompressed G, n), big-endian hex
+/// without leading zeros (SEC 2 §2.4.2, §2.5.1).
+const EXPLICIT_CURVES: [(&str, [&str; 5]); 2] = [
+    (
+        OID_P256,
+        [
+            "ffffffff00000001000000000000000000000000ffffffffffffffffffffffff",
+            "ffffffff00000001000000000000000000000000fffffffffffffffffffffffc",
+            "5ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604b",
+            "046b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c2964fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5",
+            "ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551",
+        ],
+    ),
+    (
+        OID_P384,
+        [
+            "fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffeffffffff0000000000000000ffffffff",
+            "fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffeffffffff0000000000000000fffffffc",
+            "b3312fa7e23ee7e4988e056be3f82d19181d9c6efe8141120314088f5013875ac656398d8a2ed19d2a85c8edd3ec2aef",
+            "04aa87ca22be8b05378eb1c71ef320ad746e1d3b628ba79b9859f741e082542a385502f25dbf55296c3a545e3872760ab73617de4a96262c6f5d9e98bf9292dc29f8f41dbd289a147ce9da3113b5f0b8c00a60b1ce1d7e819d7a431d7c90ea0e5f",
+            "ffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973",
+        ],
+    ),
+];
+
+/// The named curve that the content of an explicit `ECParameters` SEQUENCE equals (RFC 3279
+/// §2.3.5: version, prime-field fieldID, curve a and b, base, order, cofactor); None for any
+/// other curve or encoding.
+fn explicit_curve(content: &[u8]) -> Option<&'static str> {
+    use x509_parser::der_parser::der::parse_der;
+    let mut items = Vec::new();
+    let mut rest = content;
+    while !rest.is_empty() && items.len() < 6 {
+        let (next, item) = parse_der(rest).ok()?;
+        items.push(item);
+        rest = next;
+    }
+    let field = items.get(1)?.as_sequence().ok()?;
+    if field.first()?.as_oid().ok()?.to_id_string() != "1.2.840.10045.1.1" {
+        return None; // not a prime field
+    }
+    let curve = items.get(2)?.as_sequence().ok()?;
+    let strip = |b: &[u8]| {
+        let start = b.iter().position(|&x| x != 0).unwrap_or(b.len());
+        crate::util::hex(b.get(start..).unwrap_or_default())
+    };
+    let found = [
+        strip(field.get(1)?.as_slice().ok()?),
+        strip(curve.first()?.as_slice().ok()?),
+        strip(curve.get(1)?.as_slice().ok()?),
+        crate::util::hex(items.get(3)?.as_slice().ok()?),
+        strip(items.get(4)?.as_slice().ok()?),
+    ];
+    EXPLICIT_CURVES
+        .iter()
+        .find(|(_, values)| values.iter().zip(&found).all(|(v, f)| *v == f))
+        .map(|(oid, _)| *oid)
 }
 
 /// Verifies `sig` over `msg` with a parsed SubjectPublicKeyInfo.
@@ -273,6 +337,24 @@ impl Anchor {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn explicit_curve_parameters_are_recognised_as_the_named_curve() {
+        // openssl ec -param_enc explicit: P-256 spelled out (with its seed and cofactor).
+        let pem = "MIIBSzCCAQMGByqGSM49AgEwgfcCAQEwLAYHKoZIzj0BAQIhAP////8AAAABAAAAAAAAAAAAAAAA////////////////MFsEIP////8AAAABAAAAAAAAAAAAAAAA///////////////8BCBaxjXYqjqT57PrvVV2mIa8ZR0GsMxTsPY7zjw+J9JgSwMVAMSdNgiG5wSTamZ44ROdJreBn36QBEEEaxfR8uEsQkf4vOblY6RA8ncDfYEt6zOg9KE5RdiYwpZP40Li/hp/m47n60p8D54WK84zV2sxXs7LtkBoN79R9QIhAP////8AAAAA//////////+85vqtpxeehPO5ysL8YyVRAgEBA0IABCKUzCnPjjUpCq/V8CgzZpmViADp3AIwhD4cTUnV71Vswcmf2i5n87kbQPXhjZD+V6NMfXxB+xstThdimB7OqhM=";
+        let der = data_encoding::BASE64.decode(pem.as_bytes()).unwrap();
+        let (_, spki) = SubjectPublicKeyInfo::from_der(&der).unwrap();
+        assert_eq!(curve_oid(&spki).as_deref(), Some(OID_P256));
+        // One byte of b changed: no longer P-256, and not mistaken for any curve.
+        let mut other = der.clone();
+        let b_at = other
+            .windows(4)
+            .position(|w| w == [0x5a, 0xc6, 0x35, 0xd8])
+            .unwrap();
+        other[b_at] ^= 1;
+        let (_, spki) = SubjectPublicKeyInfo::from_der(&other).unwrap();
+        assert_eq!(curve_oid(&spki), None);
+    }
     use crate::crypto::Alg;
     use crate::keys::mint::{self, CertSpec, SignerKey};
     use time::macros::datetime;

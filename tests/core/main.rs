@@ -12,6 +12,7 @@ mod certlogic;
 mod cli;
 mod ddcc;
 mod divoc;
+mod field;
 mod gdhcn;
 #[path = "../common/passes.rs"]
 mod make_passes;
