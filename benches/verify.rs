@@ -140,7 +140,7 @@ fn bench(c: &mut Criterion) {
 }
 
 /// Non-EU passes: format detection (what it adds to every EU DCC verification) and the whole
-/// verification of an NZ COVID Pass and a SMART Health Card.
+/// verification of an NZ COVID Pass, a SMART Health Card, a VDS-NC seal and DIVOC credentials.
 fn bench_passes(c: &mut Criterion) {
     use dcc_gateway::hcert::Detail;
     use dcc_gateway::passes;
@@ -179,6 +179,28 @@ fn bench_passes(c: &mut Criterion) {
         .unwrap()
         .0,
     );
+    // DIVOC: India's real credential with India's published key, and one signed here with
+    // Ed25519 (the two suites).
+    let ed = DivocKey::ed25519();
+    for (method, pem) in [
+        (
+            "did:india",
+            include_str!("../tests/data/divoc/did-india.pem").to_owned(),
+        ),
+        ("did:test:vn", ed.public_pem()),
+    ] {
+        keys.extend(
+            passes::ingest(Format::DivocKey, pem.as_bytes(), Some(method), "divoc")
+                .unwrap()
+                .0,
+        );
+    }
+    let mut divoc_ed = divoc_credential("did:test:vn", "2021-05-01T10:00:00.000Z");
+    ed.sign(&mut divoc_ed);
+    let divoc_ed = divoc_qr(&divoc_ed);
+    let divoc_india = include_str!("../tests/data/divoc/india-sample.qr.txt")
+        .trim_end()
+        .to_owned();
     let snap = TrustSnapshot::new(0, Vec::new()).with_pass_keys(keys);
     let at = dcc_gateway::clock::now();
     let nzcp = Nzcp::new("key-1").sign(&nz);
@@ -191,7 +213,13 @@ fn bench_passes(c: &mut Criterion) {
         })
     });
     let seal = icao.seal(&vds_vacc_data("AUS"));
-    for (name, qr) in [("nzcp", &nzcp), ("shc", &card), ("icao_vds_nc", &seal)] {
+    for (name, qr) in [
+        ("nzcp", &nzcp),
+        ("shc", &card),
+        ("icao_vds_nc", &seal),
+        ("divoc_rsa_india", &divoc_india),
+        ("divoc_ed25519", &divoc_ed),
+    ] {
         let format = passes::detect(qr);
         assert!(passes::verify(format, qr, &snap, at, Detail::Minimal).valid);
         c.bench_function(&format!("passes/{name}_full_verify"), |b| {

@@ -1,6 +1,7 @@
-//! NZ COVID Pass and SMART Health Card decoding and verification on arbitrary input, and the
-//! issuer-key readers (DID document, JWKS) on arbitrary JSON: no panic, bounded work, and a
-//! verdict is valid exactly when it has no error.
+//! NZ COVID Pass, SMART Health Card, ICAO VDS-NC and DIVOC decoding and verification on
+//! arbitrary input, and the issuer-key and revocation-list readers (DID document, JWKS, SHC
+//! CRL, CSCA and DIVOC PEM) on arbitrary bytes: no panic, bounded work, and a verdict is valid
+//! exactly when it has no error.
 #![no_main]
 
 use dcc_gateway::hcert::{Detail, PassFormat};
@@ -23,6 +24,9 @@ fuzz_target!(|data: &[u8]| {
         (PassFormat::Shc, format!("shc:/{text}")),
         (PassFormat::Shc, format!("shc:/{digits}")),
         (PassFormat::IcaoVdsNc, text.to_string()),
+        (PassFormat::Divoc, format!("B64:{text}")),
+        (PassFormat::Divoc, format!("B64:{}", data_encoding::BASE64.encode(data))),
+        (PassFormat::Divoc, data.iter().map(|&b| char::from(b)).collect()),
     ] {
         let r = passes::verify(format, &qr, &snap, at, Detail::Full);
         assert!(r.valid == r.errors.is_empty());
@@ -31,4 +35,6 @@ fuzz_target!(|data: &[u8]| {
     let _ = passes::ingest(Format::NzcpDid, data, None, "fuzz");
     let _ = passes::ingest(Format::ShcJwks, data, Some("https://x.example"), "fuzz");
     let _ = passes::ingest(Format::IcaoCsca, data, Some("AUS"), "fuzz");
+    let _ = passes::ingest(Format::ShcCrl, data, Some("https://x.example"), "fuzz");
+    let _ = passes::ingest(Format::DivocKey, data, Some("did:x"), "fuzz");
 });

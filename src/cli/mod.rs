@@ -47,6 +47,10 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "parsed once at start-up; `verify` has many repeatable trust flags"
+)]
 pub enum Command {
     /// Run the HTTP gateway (embedded defaults: 127.0.0.1:8080, state under ./data, dev VN keys).
     Serve(ServeArgs),

@@ -42,6 +42,9 @@ pub struct VerifyArgs {
     /// AUS, and a PEM bundle). Repeatable.
     #[arg(long = "icao-csca", value_name = "STATE=FILE")]
     pub icao_csca: Vec<String>,
+    /// CRLs of an ICAO VDS-NC issuing state's CSCAs: `STATE=FILE` (PEM or DER). Repeatable.
+    #[arg(long = "icao-crl", value_name = "STATE=FILE")]
+    pub icao_crl: Vec<String>,
     /// Trusts the public keys in FILE (PEM, RSA or Ed25519) for DIVOC credentials whose
     /// `verificationMethod` is METHOD (e.g. `did:india=india.pem`); repeatable.
     #[arg(long = "divoc-key", value_name = "METHOD=FILE")]
@@ -113,6 +116,7 @@ fn load_pass_keys(
     jwks: &[String],
     crls: &[String],
     cscas: &[String],
+    icao_crls: &[String],
     divoc: &[String],
 ) -> Result<Vec<crate::passes::PassKey>, String> {
     use crate::trust::formats::Format;
@@ -134,6 +138,7 @@ fn load_pass_keys(
         ("--shc-jwks", Format::ShcJwks, jwks),
         ("--shc-crl", Format::ShcCrl, crls),
         ("--icao-csca", Format::IcaoCsca, cscas),
+        ("--icao-crl", Format::IcaoCrl, icao_crls),
         ("--divoc-key", Format::DivocKey, divoc),
     ] {
         for spec in specs {
@@ -177,6 +182,7 @@ pub fn verify(args: &VerifyArgs) -> Result<u8, String> {
         &args.shc_jwks,
         &args.shc_crl,
         &args.icao_csca,
+        &args.icao_crl,
         &args.divoc_key,
     )?;
     if !pass_keys.is_empty() {

@@ -274,69 +274,69 @@ fn text(v: &serde_json::Value, pointer: &str) -> Option<String> {
 
 fn certificate_info(signed: &Signed, detail: Detail) -> CertificateInfo {
     let dcc = &signed.claims.dcc;
-    let issuer_country = signed
-        .dsc
-        .country
-        .clone()
-        .or_else(|| signed.claims.iss.clone());
-    if signed.claims.format == PassFormat::WhoDdcc {
-        return CertificateInfo {
-            cert_type: signed.payload.cert_type,
-            issuer_country,
-            iss: signed.claims.iss.clone(),
-            issued_at: signed.claims.iat.map(rfc3339),
-            expires_at: signed.claims.exp.map(rfc3339),
-            kid: base64_encode(&signed.kid),
-            alg: signed.alg.into(),
-            uvci: ddcc::hcid(dcc),
-            holder: ddcc::holder(dcc),
-            vaccinations: ddcc::vaccinations(dcc),
-            dcc: (detail == Detail::Full).then(|| dcc.clone()),
-        };
-    }
-    let uvci = signed
-        .payload
-        .cert_type
-        .and_then(|t| payload::entry(dcc, t))
-        .and_then(|e| e.get("ci"))
-        .and_then(|c| c.as_str())
-        .map(str::to_owned);
+    let (uvci, holder, vaccinations) = if signed.claims.format == PassFormat::WhoDdcc {
+        (
+            ddcc::hcid(dcc),
+            ddcc::holder(dcc),
+            ddcc::vaccinations(dcc),
+        )
+    } else {
+        (
+            signed
+                .payload
+                .cert_type
+                .and_then(|t| payload::entry(dcc, t))
+                .and_then(|e| e.get("ci"))
+                .and_then(|c| c.as_str())
+                .map(str::to_owned),
+            Holder {
+                name: None,
+                family_name: text(dcc, "/nam/fn"),
+                given_name: text(dcc, "/nam/gn"),
+                family_name_std: text(dcc, "/nam/fnt"),
+                given_name_std: text(dcc, "/nam/gnt"),
+                date_of_birth: text(dcc, "/dob"),
+            },
+            eu_vaccinations(dcc),
+        )
+    };
     CertificateInfo {
         cert_type: signed.payload.cert_type,
-        issuer_country,
+        issuer_country: signed
+            .dsc
+            .country
+            .clone()
+            .or_else(|| signed.claims.iss.clone()),
         iss: signed.claims.iss.clone(),
         issued_at: signed.claims.iat.map(rfc3339),
         expires_at: signed.claims.exp.map(rfc3339),
         kid: base64_encode(&signed.kid),
         alg: signed.alg.into(),
         uvci,
-        holder: Holder {
-            name: None,
-            family_name: text(dcc, "/nam/fn"),
-            given_name: text(dcc, "/nam/gn"),
-            family_name_std: text(dcc, "/nam/fnt"),
-            given_name_std: text(dcc, "/nam/gnt"),
-            date_of_birth: text(dcc, "/dob"),
-        },
-        vaccinations: dcc
-            .get("v")
-            .and_then(|v| v.as_array())
-            .map(|events| {
-                events
-                    .iter()
-                    .take(16)
-                    .map(|e| Vaccination {
-                        product: e.get("mp").and_then(|c| c.as_str()).map(str::to_owned),
-                        product_system: Some("eu-mp".to_owned()),
-                        date: e.get("dt").and_then(|c| c.as_str()).map(str::to_owned),
-                        dose: e.get("dn").and_then(serde_json::Value::as_u64),
-                        doses: e.get("sd").and_then(serde_json::Value::as_u64),
-                    })
-                    .collect()
-            })
-            .unwrap_or_default(),
+        holder,
+        vaccinations,
         dcc: (detail == Detail::Full).then(|| dcc.clone()),
     }
+}
+
+/// The EU DCC's vaccination events (`v`), at most 16.
+fn eu_vaccinations(dcc: &serde_json::Value) -> Vec<Vaccination> {
+    dcc.get("v")
+        .and_then(|v| v.as_array())
+        .map(|events| {
+            events
+                .iter()
+                .take(16)
+                .map(|e| Vaccination {
+                    product: e.get("mp").and_then(|c| c.as_str()).map(str::to_owned),
+                    product_system: Some("eu-mp".to_owned()),
+                    date: e.get("dt").and_then(|c| c.as_str()).map(str::to_owned),
+                    dose: e.get("dn").and_then(serde_json::Value::as_u64),
+                    doses: e.get("sd").and_then(serde_json::Value::as_u64),
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 impl CertType {

@@ -145,11 +145,20 @@ pub fn unpack(qr: &str) -> Result<Map<String, Value>, (ErrorCode, String)> {
 
 /// Verifies one DIVOC credential into `out`.
 pub(crate) fn verify(qr: &str, keys: &PassKeys, out: &mut Verdict, detail: Detail) {
-    let doc = match unpack(qr) {
-        Ok(d) => d,
-        Err((code, message)) => return out.error(code, message),
-    };
-    if let Err(message) = shape(&doc) {
+    match unpack(qr) {
+        Ok(doc) => verify_credential(&doc, keys, out, detail),
+        Err((code, message)) => out.error(code, message),
+    }
+}
+
+/// Verifies an unpacked credential into `out`.
+pub(crate) fn verify_credential(
+    doc: &Map<String, Value>,
+    keys: &PassKeys,
+    out: &mut Verdict,
+    detail: Detail,
+) {
+    if let Err(message) = shape(doc) {
         return out.error(ErrorCode::CredentialInvalid, message);
     }
     let Some(Value::Object(proof)) = doc.get("proof") else {
@@ -197,7 +206,7 @@ pub(crate) fn verify(qr: &str, keys: &PassKeys, out: &mut Verdict, detail: Detai
         }
     };
     let (verify_data, signed) =
-        match crate::ld::proof_verify_data(&doc, proof, &Value::String(SECURITY_V2.into())) {
+        match crate::ld::proof_verify_data(doc, proof, &Value::String(SECURITY_V2.into())) {
             Ok(v) => v,
             Err(crate::ld::LdError::TooLarge | crate::ld::LdError::C14n(_)) => {
                 return out.error(
@@ -222,7 +231,7 @@ pub(crate) fn verify(qr: &str, keys: &PassKeys, out: &mut Verdict, detail: Detai
         );
     };
     out.signed_by(key);
-    read_certificate(&doc, &signed, method, suite, out, detail);
+    read_certificate(doc, &signed, method, suite, out, detail);
 }
 
 /// The credential's required shape: credentials v1 first, a `VerifiableCredential`.
@@ -380,6 +389,14 @@ fn read_certificate(
     };
     let mut vaccinations = Vec::new();
     for e in evidence {
+        let vaccination = match e.get("type") {
+            Some(Value::Array(types)) => types.iter().any(|t| t == "Vaccination"),
+            Some(t) => t == "Vaccination",
+            None => false,
+        };
+        if !vaccination {
+            continue;
+        }
         let product = text(e.get("vaccine"));
         let date = text(e.get("date"));
         let counts: Vec<u64> = ["dose", "totalDoses"]

@@ -9,7 +9,12 @@
 //! (`ALG_UNSUPPORTED`: no P-521 in the verifier).
 //!
 //! Trust: `icao-csca` sources, a PEM bundle of one state's CSCAs with `issuer` set to the
-//! state's ICAO code (e.g. `AUS`).
+//! state's ICAO code (e.g. `AUS`), and optionally `icao-crl` sources, the CSCAs' revocation
+//! lists (X.509 CRLs, PEM or DER). A CRL counts only when a trusted CSCA of the same state
+//! signed it (checked when the snapshot's index is built, [`super::PassKeys`]): a barcode
+//! signer whose serial it lists is `REVOKED`; with CRLs configured for the state, a signer
+//! whose CSCA has none in force, or whose CSCA's CRL is past its `nextUpdate`, gets a
+//! `TRUST_STALE` warning (revocation not checked in full).
 
 use x509_parser::prelude::{FromDer, X509Certificate};
 
@@ -104,6 +109,21 @@ pub(crate) fn verify(qr: &str, keys: &PassKeys, out: &mut Verdict, detail: Detai
     }
     out.signed_by(&csca.0);
     let at = out.at.unix_timestamp();
+    match keys.icao_revocation(&state, &csca.0.kid, bsc.tbs_certificate.raw_serial(), at) {
+        super::IcaoRevocation::Revoked => out.error(
+            ErrorCode::Revoked,
+            "the barcode signer certificate is revoked (listed in its CSCA's CRL)",
+        ),
+        super::IcaoRevocation::NoCrl => out.warn(
+            ErrorCode::TrustStale,
+            "no CRL of the barcode signer's CSCA is in force: revocation was not checked",
+        ),
+        super::IcaoRevocation::Outdated => out.warn(
+            ErrorCode::TrustStale,
+            "the CSCA's CRL is past its nextUpdate: revocations since may be missing",
+        ),
+        super::IcaoRevocation::NotRevoked | super::IcaoRevocation::NotConfigured => {}
+    }
     let validity = bsc.validity();
     if at < validity.not_before.timestamp() || at > validity.not_after.timestamp() {
         out.error(
@@ -393,6 +413,108 @@ pub fn cscas_of_pem(
         return Err("no PEM certificate in the bundle".into());
     }
     Ok((keys, refused))
+}
+
+/// Reads one `icao-crl` source: X.509 CRLs (PEM `X509 CRL` blocks, or one DER CRL) of the
+/// CSCAs of `state`. Signatures are checked against the state's CSCAs when the index is built;
+/// here only the form (`MALFORMED` otherwise).
+pub fn crls_of_pem(
+    bytes: &[u8],
+    state: &str,
+    source: &str,
+) -> Result<(Vec<PassKey>, Vec<Refused>), String> {
+    use rustls_pki_types::pem::PemObject;
+    use x509_parser::revocation_list::CertificateRevocationList;
+    let ders: Vec<Result<Vec<u8>, ()>> = if bytes.first() == Some(&0x30) {
+        vec![Ok(bytes.to_vec())]
+    } else {
+        rustls_pki_types::CertificateRevocationListDer::pem_slice_iter(bytes)
+            .take(super::MAX_KEYS_PER_SOURCE)
+            .map(|r| r.map(|d| d.as_ref().to_vec()).map_err(|_| ()))
+            .collect()
+    };
+    // One CRL per issuing CSCA (named by a hash of its issuer name, so a newer CRL replaces the
+    // older one without counting as a removal): the latest thisUpdate wins.
+    let mut latest: std::collections::BTreeMap<String, (i64, Vec<u8>)> = Default::default();
+    let mut refused = Vec::new();
+    for (i, der) in ders.into_iter().enumerate() {
+        let name = format!("#{i}");
+        let Some((kid, this_update)) = der.as_ref().ok().and_then(|der| {
+            let (_, crl) = CertificateRevocationList::from_der(der).ok()?;
+            let digest = ring::digest::digest(
+                &ring::digest::SHA256,
+                crl.tbs_cert_list.issuer.as_raw(),
+            );
+            let kid = data_encoding::HEXLOWER.encode(digest.as_ref().get(..8).unwrap_or_default());
+            Some((kid, crl.last_update().timestamp()))
+        }) else {
+            refused.push((name, "MALFORMED"));
+            continue;
+        };
+        let Ok(der) = der else { continue };
+        match latest.get(&kid) {
+            Some((t, _)) if *t >= this_update => refused.push((name, "SUPERSEDED")),
+            _ => {
+                latest.insert(kid, (this_update, der));
+            }
+        }
+    }
+    let crls: Vec<PassKey> = latest
+        .into_iter()
+        .map(|(kid, (_, der))| PassKey {
+            format: PassFormatName::IcaoCrl,
+            issuer: state.to_owned(),
+            kid,
+            point: data_encoding::BASE64.encode(&der),
+            source: source.to_owned(),
+            crl_version: None,
+        })
+        .collect();
+    if crls.is_empty() && refused.is_empty() {
+        return Err("no PEM or DER CRL in the file".into());
+    }
+    Ok((crls, refused))
+}
+
+/// A CRL of a trusted CSCA, checked: (the CSCA's kid, revoked serials without leading zeros,
+/// nextUpdate in Unix seconds).
+pub(crate) type CheckedCrl = (String, std::collections::HashSet<Vec<u8>>, Option<i64>);
+
+/// The CRL in `der` if one of `cscas` (kid, DER) of its state issued and signed it.
+pub(crate) fn check_crl(der: &[u8], cscas: &[(&str, &[u8])]) -> Option<CheckedCrl> {
+    use x509_parser::revocation_list::CertificateRevocationList;
+    let (_, crl) = CertificateRevocationList::from_der(der).ok()?;
+    let alg = &crl.signature_algorithm;
+    let params = alg.parameters.as_ref().map(|p| p.as_bytes());
+    let sig_alg =
+        crate::trust::validate::SigAlg::from_oid(&alg.algorithm.to_id_string(), params, None)?;
+    let (kid, _) = cscas.iter().find(|(_, csca)| {
+        X509Certificate::from_der(csca).is_ok_and(|(_, c)| {
+            c.tbs_certificate.subject.as_raw() == crl.tbs_cert_list.issuer.as_raw()
+                && crate::trust::validate::verify_with(
+                    &c.tbs_certificate.subject_pki,
+                    sig_alg,
+                    crl.tbs_cert_list.as_ref(),
+                    crl.signature_value.data.as_ref(),
+                )
+        })
+    })?;
+    let serials = crl
+        .iter_revoked_certificates()
+        .take(1_000_000)
+        .map(|r| strip_zeros(r.raw_serial()).to_vec())
+        .collect();
+    Some((
+        (*kid).to_owned(),
+        serials,
+        crl.next_update().map(|t| t.timestamp()),
+    ))
+}
+
+/// A serial number's bytes without leading zeros (DER adds one before a high bit).
+pub(crate) fn strip_zeros(serial: &[u8]) -> &[u8] {
+    let start = serial.iter().position(|&b| b != 0).unwrap_or(serial.len());
+    serial.get(start..).unwrap_or_default()
 }
 
 #[cfg(test)]

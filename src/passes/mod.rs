@@ -81,6 +81,9 @@ pub enum PassFormatName {
     /// A CSCA of an ICAO VDS-NC issuing state (`point` then holds the certificate's DER).
     #[serde(rename = "icao-csca")]
     IcaoVdsNc,
+    /// A CRL of an ICAO issuing state's CSCAs (`point`: the DER; `issuer`: the state).
+    #[serde(rename = "icao-crl")]
+    IcaoCrl,
     /// An entry of a SMART Health Card issuer's revocation list (an `shc-crl` source), not a
     /// key: `kid` is `<key kid>/<rid>` with `point` the cut-off (Unix seconds; empty: every
     /// card with that rid), or the bare `<key kid>` for the list itself (its `ctr` in
@@ -119,7 +122,26 @@ pub struct PassKeys {
     revoked: HashMap<(String, String, String), Option<i64>>,
     /// SMART Health Card revocation lists in force: (iss, kid) → their `ctr`.
     crls: HashMap<(String, String), u64>,
+    /// ICAO CRLs signed by a trusted CSCA: state → the checked lists.
+    icao_crls: HashMap<String, Vec<icao::CheckedCrl>>,
+    /// States with `icao-crl` material at all (checked or not).
+    icao_crl_states: BTreeSet<String>,
     all: Vec<PassKey>,
+}
+
+/// What an ICAO state's CRLs say of one barcode signer certificate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum IcaoRevocation {
+    /// No CRL is configured for the state.
+    NotConfigured,
+    /// CRLs are configured, but none of the signer's CSCA is in force.
+    NoCrl,
+    /// The CSCA's CRL does not list it.
+    NotRevoked,
+    /// The CSCA's CRL does not list it but is past its nextUpdate.
+    Outdated,
+    /// The CSCA's CRL lists it.
+    Revoked,
 }
 
 /// What an SHC issuer's revocation list says of one card.
@@ -144,6 +166,10 @@ impl PassKeys {
                 out.add_revocation(k);
                 continue;
             }
+            if k.format == PassFormatName::IcaoCrl {
+                out.icao_crl_states.insert(k.issuer.clone());
+                continue;
+            }
             let Ok(point) = data_encoding::BASE64.decode(k.point.as_bytes()) else {
                 continue;
             };
@@ -153,8 +179,64 @@ impl PassKeys {
                 (Arc::new(k.clone()), point),
             );
         }
+        out.check_icao_crls(&keys);
         out.all = keys;
         out
+    }
+
+    /// Keeps the ICAO CRLs that a trusted CSCA of their state signed.
+    fn check_icao_crls(&mut self, keys: &[PassKey]) {
+        for k in keys.iter().filter(|k| k.format == PassFormatName::IcaoCrl) {
+            let Ok(der) = data_encoding::BASE64.decode(k.point.as_bytes()) else {
+                continue;
+            };
+            let cscas: Vec<(&str, &[u8])> = self
+                .by_key
+                .iter()
+                .filter(|((f, state, _), _)| *f == PassFormatName::IcaoVdsNc && *state == k.issuer)
+                .map(|((_, _, kid), (_, der))| (kid.as_str(), der.as_slice()))
+                .collect();
+            if let Some(checked) = icao::check_crl(&der, &cscas) {
+                self.icao_crls
+                    .entry(k.issuer.clone())
+                    .or_default()
+                    .push(checked);
+            }
+        }
+    }
+
+    /// The revocation status of the barcode signer with `serial`, issued by the CSCA `csca_kid`
+    /// of `state`, at `at` (Unix seconds).
+    pub(crate) fn icao_revocation(
+        &self,
+        state: &str,
+        csca_kid: &str,
+        serial: &[u8],
+        at: i64,
+    ) -> IcaoRevocation {
+        if !self.icao_crl_states.contains(state) {
+            return IcaoRevocation::NotConfigured;
+        }
+        let serial = icao::strip_zeros(serial);
+        let lists: Vec<&icao::CheckedCrl> = self
+            .icao_crls
+            .get(state)
+            .into_iter()
+            .flatten()
+            .filter(|(kid, _, _)| kid == csca_kid)
+            .collect();
+        if lists.is_empty() {
+            IcaoRevocation::NoCrl
+        } else if lists.iter().any(|(_, revoked, _)| revoked.contains(serial)) {
+            IcaoRevocation::Revoked
+        } else if lists
+            .iter()
+            .all(|(_, _, next)| next.is_some_and(|n| n < at))
+        {
+            IcaoRevocation::Outdated
+        } else {
+            IcaoRevocation::NotRevoked
+        }
     }
 
     fn add_revocation(&mut self, k: &PassKey) {
@@ -276,6 +358,24 @@ pub fn verify(
         PassFormat::EuDcc | PassFormat::WhoDdcc => {
             out.error(ErrorCode::PrefixInvalid, "not a non-HC1 pass");
         }
+    }
+    out.finish()
+}
+
+/// A DIVOC credential's JSON verified as if unpacked from a QR code, for the fuzz targets only
+/// (built with `--cfg fuzzing`, which cargo-fuzz sets).
+#[cfg(fuzzing)]
+pub fn verify_divoc_json_for_fuzzing(
+    json: &[u8],
+    snapshot: &TrustSnapshot,
+    at: OffsetDateTime,
+) -> VerificationResult {
+    let mut out = Verdict::new(PassFormat::Divoc, snapshot, at);
+    match serde_json::from_slice::<serde_json::Value>(json) {
+        Ok(serde_json::Value::Object(doc)) => {
+            divoc::verify_credential(&doc, &snapshot.pass_keys, &mut out, Detail::Full);
+        }
+        _ => out.error(ErrorCode::CredentialInvalid, "not a JSON object"),
     }
     out.finish()
 }
@@ -528,6 +628,10 @@ pub fn ingest(
     if format == crate::trust::formats::Format::IcaoCsca {
         let issuer = issuer.ok_or("an icao-csca source needs `issuer`".to_owned())?;
         return icao::cscas_of_pem(bytes, issuer, source);
+    }
+    if format == crate::trust::formats::Format::IcaoCrl {
+        let state = issuer.ok_or("an icao-crl source needs `issuer`".to_owned())?;
+        return icao::crls_of_pem(bytes, state, source);
     }
     if format == crate::trust::formats::Format::DivocKey {
         let method = issuer.ok_or("a divoc-key source needs `issuer`".to_owned())?;

@@ -388,9 +388,10 @@ pub fn revocations_of_crl(
     if doc.get("method").and_then(|m| m.as_str()) != Some("rid") {
         return Err("the revocation list's method is not rid".into());
     }
+    // The spec's example writes the counter as a string; a number is what issuers publish.
     let ctr = doc
         .get("ctr")
-        .and_then(serde_json::Value::as_u64)
+        .and_then(|c| c.as_u64().or_else(|| c.as_str().and_then(|t| t.parse().ok())))
         .ok_or("the revocation list has no integer ctr")?;
     let rids = doc
         .get("rids")

@@ -153,7 +153,7 @@ pub enum SourcesError {
     #[error("source {0}: a revocation-folder source needs a path")]
     RevocationFolderNeeds(String),
     #[error(
-        "source {0}: `issuer` is required by shc-jwks and shc-crl (an https URL without a trailing slash), icao-csca (the state's ICAO code, e.g. AUS) and divoc-key (the credentials' verificationMethod, e.g. did:india), and allowed for no other format"
+        "source {0}: `issuer` is required by shc-jwks and shc-crl (an https URL without a trailing slash), icao-csca and icao-crl (the state's ICAO code, e.g. AUS) and divoc-key (the credentials' verificationMethod, e.g. did:india), and allowed for no other format"
     )]
     ShcIssuer(String),
     #[error("cannot be read: {0}")]
@@ -212,7 +212,7 @@ impl SourcesFile {
                 crate::trust::formats::Format::ShcJwks | crate::trust::formats::Format::ShcCrl => {
                     i.starts_with("https://") && !i.ends_with('/') && i.len() <= 512
                 }
-                crate::trust::formats::Format::IcaoCsca => {
+                crate::trust::formats::Format::IcaoCsca | crate::trust::formats::Format::IcaoCrl => {
                     (1..=3).contains(&i.len())
                         && i.bytes().all(|b| b.is_ascii_uppercase() || b == b'<')
                 }
@@ -226,6 +226,7 @@ impl SourcesFile {
                 crate::trust::formats::Format::ShcJwks
                     | crate::trust::formats::Format::ShcCrl
                     | crate::trust::formats::Format::IcaoCsca
+                    | crate::trust::formats::Format::IcaoCrl
                     | crate::trust::formats::Format::DivocKey
             );
             if (needs && issuer_ok != Some(true)) || (!needs && issuer_ok.is_some()) {

@@ -95,6 +95,20 @@ impl TestApp {
         res.json().await.unwrap()
     }
 
+    /// The JSON answer of `POST path` with `body` (JSON) and the partner key.
+    pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> serde_json::Value {
+        http_client()
+            .post(self.url(path))
+            .header("X-API-Key", KEY_PARTNER)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     /// The verdict of `POST /v1/verify {"qr": qr}` with the partner key.
     pub async fn verdict(&self, qr: &str) -> serde_json::Value {
         let res = http_client()

@@ -28,6 +28,12 @@ async fn nzcp_and_shc_verify_against_their_sources_and_keep_the_last_good_keys()
     let mut icao_source = SourceConfig::local_pem("au", dir.join("au-csca.pem"));
     icao_source.format = Format::IcaoCsca;
     icao_source.issuer = Some("AUS".into());
+    // The CSCA's CRL, as a source of its own: at first it revokes another signer.
+    let week = dcc_gateway::clock::now() + std::time::Duration::from_secs(7 * 86_400);
+    std::fs::write(dir.join("au.crl"), icao.crl(&[vec![0x42]], week)).unwrap();
+    let mut crl_source_au = SourceConfig::local_pem("au-crl", dir.join("au.crl"));
+    crl_source_au.format = Format::IcaoCrl;
+    crl_source_au.issuer = Some("AUS".into());
     let mut shc_source = SourceConfig::local_pem("shc", dir.join("jwks.json"));
     shc_source.format = Format::ShcJwks;
     shc_source.issuer = Some(SHC_ISS.into());
@@ -45,7 +51,7 @@ async fn nzcp_and_shc_verify_against_their_sources_and_keep_the_last_good_keys()
     s.redis_url = Some(redis.url());
     let app = spawn_instance(
         s.clone(),
-        vec![nz_source, shc_source, crl_source, icao_source],
+        vec![nz_source, shc_source, crl_source, icao_source, crl_source_au],
     );
     // A second instance without the sources follows the first through Redis.
     s.data_dir = dir.join("data-b");
@@ -74,7 +80,15 @@ async fn nzcp_and_shc_verify_against_their_sources_and_keep_the_last_good_keys()
     let v = app.verdict(&seal).await;
     assert_eq!(v["valid"], true, "{v}");
     assert_eq!(v["format"], "icao-vds-nc");
+    assert_eq!(v["warnings"], json!([]), "{v}");
     assert_eq!(follower.verdict(&seal).await["valid"], true);
+    // The CSCA revokes the seal's signer: the new CRL makes it REVOKED.
+    std::fs::write(dir.join("au.crl"), icao.crl(&[icao.bsc_serial()], week)).unwrap();
+    app.state.trust.refresh("au-crl").await.unwrap();
+    assert_eq!(app.verdict(&seal).await["errors"][0]["code"], "REVOKED");
+    std::fs::write(dir.join("au.crl"), icao.crl(&[], week)).unwrap();
+    app.state.trust.refresh("au-crl").await.unwrap();
+    assert_eq!(app.verdict(&seal).await["valid"], true);
     // The EU pipeline's verdicts say what they are too.
     assert_eq!(app.verdict("HC1:").await["format"], "eu-dcc");
     // A pass signed by another key is refused; nothing of it is shown.
@@ -84,16 +98,12 @@ async fn nzcp_and_shc_verify_against_their_sources_and_keep_the_last_good_keys()
     assert_eq!(v["errors"][0]["code"], "SIGNATURE_INVALID");
     assert!(v.get("certificate").is_none());
     // Batch and text bodies take them too.
-    let batch: serde_json::Value = http_client()
-        .post(app.url("/v1/verify/batch"))
-        .bearer_auth(KEY_PARTNER)
-        .json(&json!({"items": [{"qr": nzcp}, {"qr": card}]}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let batch = app
+        .post_json(
+            "/v1/verify/batch",
+            &json!({"items": [{"qr": nzcp}, {"qr": card}]}),
+        )
+        .await;
     let formats: Vec<&str> = batch["results"]
         .as_array()
         .unwrap()
@@ -226,16 +236,12 @@ async fn divoc_and_who_ddcc_through_a_running_gateway() {
         .clone();
     assert_eq!(src["pass_keys"], 2, "{summary}");
     // A destination's business rules never admit a non-EU pass.
-    let v: serde_json::Value = http_client()
-        .post(app.url("/v1/verify"))
-        .bearer_auth(KEY_PARTNER)
-        .json(&json!({"qr": divoc_qr(&cred), "destination": {"country": "VN"}}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v = app
+        .post_json(
+            "/v1/verify",
+            &json!({"qr": divoc_qr(&cred), "destination": {"country": "VN"}}),
+        )
+        .await;
     assert_eq!(v["valid"], true, "{v}");
     assert_eq!(v["admissible"], false, "{v}");
 
@@ -251,16 +257,12 @@ async fn divoc_and_who_ddcc_through_a_running_gateway() {
     coset::cbor::ser::into_writer(&payload, &mut bytes).unwrap();
     let qr = dcc_gateway::hcert::encode::wrap(&super::support::cose(&signer, bytes));
     let who = spawn_app(settings(), Some(super::support::snapshot(&[&signer])));
-    let v: serde_json::Value = http_client()
-        .post(who.url("/v1/verify"))
-        .bearer_auth(KEY_PARTNER)
-        .json(&json!({"qr": qr, "at": "2021-06-01T00:00:00Z", "destination": {"country": "VN"}}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v = who
+        .post_json(
+            "/v1/verify",
+            &json!({"qr": qr, "at": "2021-06-01T00:00:00Z", "destination": {"country": "VN"}}),
+        )
+        .await;
     assert_eq!(v["valid"], true, "{v}");
     assert_eq!(v["format"], "who-ddcc");
     assert_eq!(v["certificate"]["holder"]["name"], "Lê Văn Bình");

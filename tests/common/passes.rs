@@ -238,6 +238,7 @@ pub struct IcaoSigner {
     pub csca_pem: String,
     pub bsc_der: Vec<u8>,
     key: EcdsaKeyPair,
+    ca: rcgen::Issuer<'static, rcgen::KeyPair>,
 }
 
 impl IcaoSigner {
@@ -250,7 +251,7 @@ impl IcaoSigner {
         let ca_key = KeyPair::generate().unwrap();
         let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
         ca.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-        ca.key_usages = vec![KeyUsagePurpose::KeyCertSign];
+        ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
         ca.distinguished_name.push(DnType::CountryName, "AU");
         ca.distinguished_name.push(DnType::CommonName, "Test CSCA");
         let ca_cert = ca.self_signed(&ca_key).unwrap();
@@ -261,7 +262,7 @@ impl IcaoSigner {
         bsc.distinguished_name.push(DnType::CommonName, "Test BSC");
         bsc.not_before = now - time::Duration::days(1);
         bsc.not_after = now + time::Duration::days(bsc_days);
-        let issuer = Issuer::from_params(&ca, ca_key);
+        let issuer = Issuer::new(ca, ca_key);
         let bsc_cert = bsc.signed_by(&bsc_key, &issuer).unwrap();
         let rng = ring::rand::SystemRandom::new();
         let key = EcdsaKeyPair::from_pkcs8(
@@ -274,7 +275,38 @@ impl IcaoSigner {
             csca_pem: ca_cert.pem(),
             bsc_der: bsc_cert.der().to_vec(),
             key,
+            ca: issuer,
         }
+    }
+
+    /// The BSC's serial number (DER content bytes).
+    pub fn bsc_serial(&self) -> Vec<u8> {
+        use x509_parser::prelude::FromDer;
+        let (_, cert) = x509_parser::certificate::X509Certificate::from_der(&self.bsc_der).unwrap();
+        cert.tbs_certificate.raw_serial().to_vec()
+    }
+
+    /// A CRL of the CSCA (PEM) revoking `serials`, with the given nextUpdate.
+    pub fn crl(&self, serials: &[Vec<u8>], next_update: time::OffsetDateTime) -> String {
+        use rcgen::{CertificateRevocationListParams, KeyIdMethod, RevokedCertParams, SerialNumber};
+        let now = dcc_gateway::clock::now();
+        let params = CertificateRevocationListParams {
+            this_update: now - time::Duration::hours(1),
+            next_update,
+            crl_number: SerialNumber::from(1u64),
+            issuing_distribution_point: None,
+            revoked_certs: serials
+                .iter()
+                .map(|s| RevokedCertParams {
+                    serial_number: SerialNumber::from(s.clone()),
+                    revocation_time: now - time::Duration::hours(2),
+                    reason_code: None,
+                    invalidity_date: None,
+                })
+                .collect(),
+            key_identifier_method: KeyIdMethod::Sha256,
+        };
+        params.signed_by(&self.ca).unwrap().pem().unwrap()
     }
 
     /// A VDS-NC over `data` (its keys in sorted order, no floats: `serde_json`'s output is

@@ -3,26 +3,13 @@
 //! freshly minted DSC, verified with `format` `who-ddcc` and their own payload rules.
 
 use coset::cbor::value::Value as V;
-use dcc_gateway::crypto::{Alg, RingVerifier};
+use dcc_gateway::crypto::Alg;
 use dcc_gateway::hcert::encode::wrap;
-use dcc_gateway::hcert::{
-    self, ErrorCode, Limits, PassFormat, VerificationResult, VerifyOptions, payload::CertType,
-};
-use dcc_gateway::trust::model::TrustSnapshot;
+use dcc_gateway::hcert::{ErrorCode, PassFormat, payload::CertType};
 use serde_json::{Value as Json, json};
 use time::Duration;
 
 use super::support::*;
-
-fn run(qr: &str, snap: &TrustSnapshot, at: time::OffsetDateTime) -> VerificationResult {
-    hcert::verify(
-        qr,
-        snap,
-        &RingVerifier,
-        &Limits::default(),
-        &VerifyOptions::at(at),
-    )
-}
 
 fn cbor(v: &V) -> Vec<u8> {
     let mut out = Vec::new();

@@ -681,3 +681,57 @@ fn revocation_lists_are_read_strictly() {
     assert!(refused.iter().all(|(_, c)| *c == "MALFORMED"));
     assert!(passes::ingest(Format::ShcCrl, b"{}", None, "crl").is_err());
 }
+
+#[test]
+fn icao_barcode_signers_are_revoked_by_their_cscas_crls() {
+    let signer = IcaoSigner::new(365);
+    let other = IcaoSigner::new(365);
+    let seal = signer.seal(&vds_vacc_data("AUS"));
+    let week = dcc_gateway::clock::now() + time::Duration::days(7);
+    let with_crls = |crls: &[String]| {
+        let (mut keys, _) = passes::ingest(
+            Format::IcaoCsca,
+            signer.csca_pem.as_bytes(),
+            Some("AUS"),
+            "au",
+        )
+        .unwrap();
+        for pem in crls {
+            let (entries, refused) =
+                passes::ingest(Format::IcaoCrl, pem.as_bytes(), Some("AUS"), "au-crl").unwrap();
+            assert!(refused.is_empty(), "{refused:?}");
+            keys.extend(entries);
+        }
+        snapshot_with(keys)
+    };
+    // Listed by its CSCA's CRL: revoked.
+    let revoked = with_crls(&[signer.crl(&[signer.bsc_serial()], week)]);
+    assert_eq!(codes(&check(&seal, &revoked)), vec![ErrorCode::Revoked]);
+    // A CRL of its CSCA that lists another serial: valid, no warning.
+    let fine = with_crls(&[signer.crl(&[vec![0x42]], week)]);
+    let r = check(&seal, &fine);
+    assert!(r.valid && r.warnings.is_empty(), "{r:?}");
+    // Past its nextUpdate: still applied, with a TRUST_STALE warning.
+    let old = with_crls(&[signer.crl(&[], dcc_gateway::clock::now() - time::Duration::minutes(1))]);
+    let r = check(&seal, &old);
+    assert!(r.valid);
+    assert_eq!(r.warning_codes(), vec![ErrorCode::TrustStale]);
+    // A CRL that names the serial but was signed by another CA (same name, other key) counts
+    // for nothing: the CSCA has no CRL in force.
+    let forged = with_crls(&[other.crl(&[signer.bsc_serial()], week)]);
+    let r = check(&seal, &forged);
+    assert!(r.valid, "{:?}", r.errors);
+    assert_eq!(r.warning_codes(), vec![ErrorCode::TrustStale]);
+    // Without CRLs for the state, nothing is said about revocation.
+    assert!(check(&seal, &icao_snapshot(&signer, "AUS")).warnings.is_empty());
+    // Garbage is refused at ingestion.
+    assert!(passes::ingest(Format::IcaoCrl, b"nothing", Some("AUS"), "c").is_err());
+    let (_, refused) = passes::ingest(
+        Format::IcaoCrl,
+        b"-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n",
+        Some("AUS"),
+        "c",
+    )
+    .unwrap_or_default();
+    assert_eq!(refused.len(), 1);
+}

@@ -13,16 +13,6 @@ use time::Duration;
 
 use super::support::*;
 
-fn run(qr: &str, snap: &TrustSnapshot, at: time::OffsetDateTime) -> VerificationResult {
-    hcert::verify(
-        qr,
-        snap,
-        &RingVerifier,
-        &Limits::default(),
-        &VerifyOptions::at(at),
-    )
-}
-
 fn codes(r: &VerificationResult) -> Vec<ErrorCode> {
     r.error_codes()
 }

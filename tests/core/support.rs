@@ -113,6 +113,21 @@ pub fn cose(s: &Signer, payload: Vec<u8>) -> Vec<u8> {
     sign1(payload, &s.dsc.kid.0, s.key.alg, |tbs| s.key.sign(tbs)).unwrap()
 }
 
+/// The verdict on `qr` at `at` with the ring backend and default limits.
+pub fn run(
+    qr: &str,
+    snap: &TrustSnapshot,
+    at: OffsetDateTime,
+) -> dcc_gateway::hcert::VerificationResult {
+    dcc_gateway::hcert::verify(
+        qr,
+        snap,
+        &dcc_gateway::crypto::RingVerifier,
+        &dcc_gateway::hcert::Limits::default(),
+        &dcc_gateway::hcert::VerifyOptions::at(at),
+    )
+}
+
 /// A complete HC1 string.
 pub fn hc1(s: &Signer, dcc: &Json) -> String {
     wrap(&cose(s, claims_for(dcc)))

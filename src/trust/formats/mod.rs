@@ -65,6 +65,9 @@ pub enum Format {
     /// A SMART Health Card issuer's revocation list for one key (`/.well-known/crl/<kid>.json`,
     /// with `issuer` set): revoked `rid`s, not DSCs.
     ShcCrl,
+    /// X.509 CRLs of one ICAO issuing state's CSCAs (`issuer` = its code): revoked barcode
+    /// signers, not DSCs.
+    IcaoCrl,
     /// A PEM bundle of the public keys (RSA or Ed25519 SPKI) of one DIVOC `verificationMethod`
     /// (`issuer` = it, e.g. `did:india`): DIVOC issuer keys, not DSCs.
     DivocKey,
@@ -72,7 +75,7 @@ pub enum Format {
 
 impl Format {
     /// Every format, in the order of the docs.
-    pub const ALL: [Format; 13] = [
+    pub const ALL: [Format; 14] = [
         Format::EuJson,
         Format::DeSigned,
         Format::SeJws,
@@ -85,6 +88,7 @@ impl Format {
         Format::ShcJwks,
         Format::ShcCrl,
         Format::IcaoCsca,
+        Format::IcaoCrl,
         Format::DivocKey,
     ];
 
@@ -96,6 +100,7 @@ impl Format {
                 | Format::ShcJwks
                 | Format::ShcCrl
                 | Format::IcaoCsca
+                | Format::IcaoCrl
                 | Format::DivocKey
         )
     }
@@ -127,6 +132,7 @@ impl Format {
             Format::ShcJwks => "shc-jwks",
             Format::ShcCrl => "shc-crl",
             Format::IcaoCsca => "icao-csca",
+            Format::IcaoCrl => "icao-crl",
             Format::DivocKey => "divoc-key",
         }
     }
@@ -375,6 +381,7 @@ pub fn ingest(format: Format, bytes: &[u8], ctx: &Context<'_>) -> Result<Ingeste
         | Format::ShcJwks
         | Format::ShcCrl
         | Format::IcaoCsca
+        | Format::IcaoCrl
         | Format::DivocKey => Err(ListError::Malformed(
             "this source holds rules, revocations or pass issuer keys, not DSCs".into(),
         )),
