@@ -349,16 +349,19 @@ fn print_result(result: &VerificationResult, json: bool) -> Result<(), String> {
     }
     if let Some(c) = &result.certificate {
         let kind = c.cert_type.map_or("unknown", |t| t.name());
-        let name = [&c.holder.given_name, &c.holder.family_name]
-            .into_iter()
-            .flatten()
-            .cloned()
-            .collect::<Vec<_>>()
-            .join(" ");
+        let name = c.holder.name.clone().unwrap_or_else(|| {
+            [&c.holder.given_name, &c.holder.family_name]
+                .into_iter()
+                .flatten()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(" ")
+        });
         write(
             &mut out,
             format!(
-                "  {kind} certificate for {name} (born {})",
+                "  {} {kind} certificate for {name} (born {})",
+                result.format.name(),
                 c.holder.date_of_birth.as_deref().unwrap_or("?")
             ),
         )?;
@@ -366,7 +369,10 @@ fn print_result(result: &VerificationResult, json: bool) -> Result<(), String> {
             &mut out,
             format!(
                 "  issued by {} kid {} ({}), expires {}",
-                c.issuer_country.as_deref().unwrap_or("?"),
+                c.issuer_country
+                    .as_deref()
+                    .or(c.iss.as_deref())
+                    .unwrap_or("?"),
                 c.kid,
                 c.alg.name(),
                 c.expires_at.as_deref().unwrap_or("never")

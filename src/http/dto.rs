@@ -9,7 +9,8 @@ use crate::hcert::{Detail, VerificationResult};
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VerifyRequest {
-    /// The QR text, `HC1:…`.
+    /// The QR text: `HC1:…` (EU DCC, WHO DDCC), `NZCP:/1/…`, `shc:/…`, an ICAO VDS-NC JSON seal,
+    /// or a DIVOC credential (`B64:…`, or the raw ZIP with one character per byte).
     pub qr: String,
     /// Verify at this instant (RFC 3339); default now.
     #[serde(default)]
@@ -99,6 +100,7 @@ impl Serialize for Verdict {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BatchItem {
+    /// The QR text, as in `/v1/verify`.
     pub qr: String,
     #[serde(default)]
     pub at: Option<String>,
@@ -219,7 +221,9 @@ pub struct CountryKeys {
 pub struct SourceHealth {
     pub source: String,
     pub dscs: usize,
-    /// Issuer keys of non-EU passes (`nzcp-did`, `shc-jwks` sources).
+    /// Entries of non-EU pass trust material: issuer keys (`nzcp-did`, `shc-jwks`,
+    /// `icao-csca`, `divoc-key`), revocation entries (`shc-crl`: the list and each revoked
+    /// `rid`; `icao-crl`: each CRL).
     #[serde(skip_serializing_if = "is_zero")]
     pub pass_keys: usize,
     /// `ok` (last refresh accepted), `failing` (the last good copy stays in force), `empty` (a

@@ -1,18 +1,21 @@
-//! Health passes other than the EU DCC: detection by content, the issuer keys they are checked
-//! against, and one verdict shape for all.
+//! Health passes other than the EU DCC: detection by content, the issuer keys (and revocation
+//! lists) they are checked against, and one verdict shape for all.
 //!
 //! [`detect`] looks at the first bytes only (prefix compares; a VDS-NC is a JSON object naming
 //! `data` and `sig` in its first 4 KiB): `NZCP:/` is an NZ COVID Pass ([`nzcp`]), `shc:/` a
 //! SMART Health Card ([`shc`]), a VDS-NC seal an ICAO proof of vaccination or testing
-//! ([`icao`]); anything else goes down the EU DCC pipeline ([`crate::hcert`]), which names the
-//! framings it recognises but nobody verifies (DIVOC) in its `PREFIX_INVALID` message.
+//! ([`icao`]), `B64:` or a raw ZIP (`PK\x03\x04`) a DIVOC credential ([`divoc`]); anything else
+//! goes down the HC1 pipeline ([`crate::hcert`]), which tells an EU DCC from a WHO DDCC once
+//! the signature verified.
 //!
 //! Trust is configured material, pinned and offline at verify time, with the last-good rule of
 //! every source: an `nzcp-did` source is a DID document (`did:web` issuer, P-256 keys named in
 //! `assertionMethod`), an `shc-jwks` source the JWKS of one SMART Health Card issuer (`issuer`
-//! set in the source; each key's `kid` must be its RFC 7638 thumbprint), an `icao-csca` source
-//! the CSCAs of one issuing state (`issuer` = its code). All become [`PassKey`]s in the trust
-//! snapshot, whose id covers them (a key change can never be answered from the result cache;
+//! set in the source; each key's `kid` must be its RFC 7638 thumbprint) and an `shc-crl` source
+//! one of its keys' revocation lists, an `icao-csca` source the CSCAs of one issuing state
+//! (`issuer` = its code) and an `icao-crl` source their CRLs, a `divoc-key` source the keys of
+//! one DIVOC `verificationMethod`. All become [`PassKey`] entries in the trust snapshot, whose
+//! id covers them (a key or revocation change can never be answered from the result cache;
 //! pass verdicts are not cached at all).
 //!
 //! Verdicts are [`VerificationResult`]s with `format` set; the certificate part (holder, dates,
