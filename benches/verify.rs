@@ -36,7 +36,13 @@ struct Fixture {
     alg: Alg,
 }
 
+/// An EU DCC signed by a fresh DSC.
 fn fixture(alg: Alg) -> Fixture {
+    fixture_with(alg, false)
+}
+
+/// An EU DCC, or (`who_ddcc`) a WHO DDCC data set as the CWT payload, signed by a fresh DSC.
+fn fixture_with(alg: Alg, who_ddcc: bool) -> Fixture {
     let t0 = datetime!(2021-06-01 00:00 UTC);
     let key = SignerKey::generate(alg).expect("key");
     let spec = CertSpec::new(
@@ -62,6 +68,22 @@ fn fixture(alg: Alg) -> Fixture {
         dcc: &dcc,
     })
     .expect("claims");
+    let payload = if who_ddcc {
+        let ddcc = json!({"name": "Nguyễn Văn An", "birthDate": "1990-01-31",
+            "vaccine": {"system": "http://snomed.info/sct", "code": "1119349007"},
+            "brand": {"code": "EU/1/20/1528"}, "lot": "L1", "date": "2021-05-01", "dose": 2,
+            "total_doses": 2, "country": {"code": "VNM"}, "hcid": "VN-BENCH-1",
+            "valid_until": "2022-05-01"});
+        let mut out = Vec::new();
+        coset::cbor::ser::into_writer(
+            &coset::cbor::value::Value::serialized(&ddcc).expect("cbor"),
+            &mut out,
+        )
+        .expect("cbor");
+        out
+    } else {
+        payload
+    };
     let cose = sign1(payload, &dsc.kid.0, alg, |tbs| key.sign(tbs)).expect("sign");
     Fixture {
         qr: wrap(&cose),
@@ -124,6 +146,28 @@ fn bench(c: &mut Criterion) {
         });
         c.bench_function(&format!("{name}/8_evaluate_policy_and_result"), |b| {
             b.iter(|| hcert::evaluate(black_box(&outcome), &f.snapshot, &VerifyOptions::at(at)))
+        });
+        let ddcc = fixture_with(alg, true);
+        assert!(
+            hcert::verify(
+                &ddcc.qr,
+                &ddcc.snapshot,
+                &RingVerifier,
+                &limits,
+                &VerifyOptions::at(at)
+            )
+            .valid
+        );
+        c.bench_function(&format!("{name}/full_pipeline_who_ddcc"), |b| {
+            b.iter(|| {
+                hcert::verify(
+                    black_box(&ddcc.qr),
+                    &ddcc.snapshot,
+                    &RingVerifier,
+                    &limits,
+                    &VerifyOptions::at(at),
+                )
+            })
         });
         c.bench_function(&format!("{name}/full_pipeline"), |b| {
             b.iter(|| {

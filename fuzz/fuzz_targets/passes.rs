@@ -37,4 +37,5 @@ fuzz_target!(|data: &[u8]| {
     let _ = passes::ingest(Format::IcaoCsca, data, Some("AUS"), "fuzz");
     let _ = passes::ingest(Format::ShcCrl, data, Some("https://x.example"), "fuzz");
     let _ = passes::ingest(Format::DivocKey, data, Some("did:x"), "fuzz");
+    let _ = passes::ingest(Format::IcaoCrl, data, Some("AUS"), "fuzz");
 });

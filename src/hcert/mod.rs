@@ -275,11 +275,7 @@ fn text(v: &serde_json::Value, pointer: &str) -> Option<String> {
 fn certificate_info(signed: &Signed, detail: Detail) -> CertificateInfo {
     let dcc = &signed.claims.dcc;
     let (uvci, holder, vaccinations) = if signed.claims.format == PassFormat::WhoDdcc {
-        (
-            ddcc::hcid(dcc),
-            ddcc::holder(dcc),
-            ddcc::vaccinations(dcc),
-        )
+        (ddcc::hcid(dcc), ddcc::holder(dcc), ddcc::vaccinations(dcc))
     } else {
         (
             signed

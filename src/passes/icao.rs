@@ -441,10 +441,8 @@ pub fn crls_of_pem(
         let name = format!("#{i}");
         let Some((kid, this_update)) = der.as_ref().ok().and_then(|der| {
             let (_, crl) = CertificateRevocationList::from_der(der).ok()?;
-            let digest = ring::digest::digest(
-                &ring::digest::SHA256,
-                crl.tbs_cert_list.issuer.as_raw(),
-            );
+            let digest =
+                ring::digest::digest(&ring::digest::SHA256, crl.tbs_cert_list.issuer.as_raw());
             let kid = data_encoding::HEXLOWER.encode(digest.as_ref().get(..8).unwrap_or_default());
             Some((kid, crl.last_update().timestamp()))
         }) else {

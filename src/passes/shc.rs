@@ -391,7 +391,10 @@ pub fn revocations_of_crl(
     // The spec's example writes the counter as a string; a number is what issuers publish.
     let ctr = doc
         .get("ctr")
-        .and_then(|c| c.as_u64().or_else(|| c.as_str().and_then(|t| t.parse().ok())))
+        .and_then(|c| {
+            c.as_u64()
+                .or_else(|| c.as_str().and_then(|t| t.parse().ok()))
+        })
         .ok_or("the revocation list has no integer ctr")?;
     let rids = doc
         .get("rids")

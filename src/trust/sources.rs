@@ -212,7 +212,8 @@ impl SourcesFile {
                 crate::trust::formats::Format::ShcJwks | crate::trust::formats::Format::ShcCrl => {
                     i.starts_with("https://") && !i.ends_with('/') && i.len() <= 512
                 }
-                crate::trust::formats::Format::IcaoCsca | crate::trust::formats::Format::IcaoCrl => {
+                crate::trust::formats::Format::IcaoCsca
+                | crate::trust::formats::Format::IcaoCrl => {
                     (1..=3).contains(&i.len())
                         && i.bytes().all(|b| b.is_ascii_uppercase() || b == b'<')
                 }

@@ -51,7 +51,13 @@ async fn nzcp_and_shc_verify_against_their_sources_and_keep_the_last_good_keys()
     s.redis_url = Some(redis.url());
     let app = spawn_instance(
         s.clone(),
-        vec![nz_source, shc_source, crl_source, icao_source, crl_source_au],
+        vec![
+            nz_source,
+            shc_source,
+            crl_source,
+            icao_source,
+            crl_source_au,
+        ],
     );
     // A second instance without the sources follows the first through Redis.
     s.data_dir = dir.join("data-b");

@@ -288,7 +288,9 @@ impl IcaoSigner {
 
     /// A CRL of the CSCA (PEM) revoking `serials`, with the given nextUpdate.
     pub fn crl(&self, serials: &[Vec<u8>], next_update: time::OffsetDateTime) -> String {
-        use rcgen::{CertificateRevocationListParams, KeyIdMethod, RevokedCertParams, SerialNumber};
+        use rcgen::{
+            CertificateRevocationListParams, KeyIdMethod, RevokedCertParams, SerialNumber,
+        };
         let now = dcc_gateway::clock::now();
         let params = CertificateRevocationListParams {
             this_update: now - time::Duration::hours(1),

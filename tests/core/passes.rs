@@ -723,7 +723,11 @@ fn icao_barcode_signers_are_revoked_by_their_cscas_crls() {
     assert!(r.valid, "{:?}", r.errors);
     assert_eq!(r.warning_codes(), vec![ErrorCode::TrustStale]);
     // Without CRLs for the state, nothing is said about revocation.
-    assert!(check(&seal, &icao_snapshot(&signer, "AUS")).warnings.is_empty());
+    assert!(
+        check(&seal, &icao_snapshot(&signer, "AUS"))
+            .warnings
+            .is_empty()
+    );
     // Garbage is refused at ingestion.
     assert!(passes::ingest(Format::IcaoCrl, b"nothing", Some("AUS"), "c").is_err());
     let (_, refused) = passes::ingest(
