@@ -249,6 +249,7 @@ fn log_verdict(endpoint: &str, r: &VerificationResult, started: Instant) {
     request_body(content(
         (VerifyRequest = "application/json"),
         (String = "text/plain", example = "HC1:NCFOXN%TS3DH3ZSUZK+.V0ETD%65NL-AH-R6IOO6+IUKRG*I.I7BGSCT"),
+        (Vec<u8> = "application/octet-stream"),
     )),
     responses(
         (status = 200, description = "The verdict, valid or not", body = Verdict),
@@ -302,9 +303,18 @@ pub async fn verify(
                 };
                 (text.to_owned(), opts, None)
             }
+            // A scanner's raw byte-mode payload (India's DIVOC codes are a ZIP archive): taken
+            // byte for byte as the image path takes it.
+            "application/octet-stream" | "application/zip" => {
+                let opts = VerifyOptions {
+                    strict_valuesets: state.settings.strict_valuesets,
+                    ..VerifyOptions::at(crate::clock::now())
+                };
+                (crate::qr::payload_text(body.to_vec()), opts, None)
+            }
             _ => {
                 return Err(ApiError::UnsupportedMediaType(
-                    "use application/json or text/plain",
+                    "use application/json, text/plain or application/octet-stream",
                 ));
             }
         };

@@ -206,7 +206,7 @@ fn scan(prepared: Prepared) -> Vec<String> {
 /// The text of a QR payload: UTF-8 when it is, else one character per byte (ISO 8859-1, the
 /// byte mode's default). A ZIP archive (a DIVOC code in byte mode) is always taken byte for
 /// byte, even when its bytes happen to form UTF-8.
-fn payload_text(bytes: Vec<u8>) -> String {
+pub fn payload_text(bytes: Vec<u8>) -> String {
     let latin1 = |b: Vec<u8>| b.into_iter().map(char::from).collect();
     if bytes.starts_with(b"PK\x03\x04") {
         return latin1(bytes);

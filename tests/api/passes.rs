@@ -215,8 +215,22 @@ async fn divoc_and_who_ddcc_through_a_running_gateway() {
     let v = app.verdict(&divoc_qr(&by_rsa)).await;
     assert_eq!(v["valid"], true, "{v}");
     assert_eq!(v["certificate"]["alg"], "PS256");
-    // India's codes are raw ZIP bytes in a byte-mode QR: read from a photo byte for byte.
+    // India's codes are raw ZIP bytes in a byte-mode QR: posted as the scanner read them...
     let zip = zip_one("certificate.json", cred.to_string().as_bytes());
+    let v: serde_json::Value = http_client()
+        .post(app.url("/v1/verify"))
+        .bearer_auth(KEY_PARTNER)
+        .header("content-type", "application/octet-stream")
+        .body(zip.clone())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["valid"], true, "{v}");
+    assert_eq!(v["format"], "divoc");
+    // ...and read from a photo byte for byte.
     let m = super::photo::Modules::new(&zip, qrcode::EcLevel::L);
     let png = super::photo::png(&super::photo::flat(&m, 3.0, 4.0));
     let v: serde_json::Value = http_client()
