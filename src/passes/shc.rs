@@ -318,9 +318,9 @@ pub fn keys_of_jwks(
     Ok((keys, refused))
 }
 
-/// The card's `rid` against its key's revocation list, when one is configured; a key that
-/// announces revocations (`crlVersion`) without a list in force, or with an older one, is a
-/// `TRUST_STALE` warning (revocation could not be checked in full).
+/// The card's `rid` against its key's revocation list, when one is configured; for a card
+/// with a `rid`, a key that announces revocations (`crlVersion`) without a list in force, or
+/// with an older one, is a `TRUST_STALE` warning (revocation could not be checked in full).
 fn check_revocation(
     keys: &PassKeys,
     (iss, kid, crl_version): (&str, &str, Option<u64>),
@@ -329,7 +329,8 @@ fn check_revocation(
     out: &mut Verdict,
 ) {
     let rid = match rid {
-        None => None,
+        // A card without `rid` cannot be revoked by one: nothing to check or to warn about.
+        None => return,
         Some(serde_json::Value::String(r)) if is_rid(r) => Some(r.as_str()),
         Some(_) => {
             return out.error(
