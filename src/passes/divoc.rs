@@ -34,6 +34,10 @@
 //! So the reported dose is the smaller and the total the larger of the two counts; the product
 //! and date are what the credential names, signed as one of that set.
 //!
+//! **Cost.** JSON-LD processing is nearly all of a verdict's cost; the signed data of the last
+//! [`MEMO_ENTRIES`] credentials is remembered by their content (it depends on nothing else),
+//! so a code scanned again skips it. The signature and all checks run for every verdict.
+//!
 //! **Time.** `issuanceDate` (required) after the instant checked is `CWT_NOT_YET_VALID`;
 //! `expirationDate`, when present, at or before it is `CWT_EXPIRED`. DIVOC's per-dose
 //! `effectiveUntil` is the dose's own date in the field, not a validity, and is not used.
@@ -205,17 +209,16 @@ pub(crate) fn verify_credential(
             );
         }
     };
-    let (verify_data, signed) =
-        match crate::ld::proof_verify_data(doc, proof, &Value::String(SECURITY_V2.into())) {
-            Ok(v) => v,
-            Err(crate::ld::LdError::TooLarge | crate::ld::LdError::C14n(_)) => {
-                return out.error(
-                    ErrorCode::PayloadTooLarge,
-                    "the credential exceeds the JSON-LD processing bounds",
-                );
-            }
-            Err(e) => return out.error(ErrorCode::CredentialInvalid, e.to_string()),
-        };
+    let (verify_data, signed) = match signed_data(doc, proof) {
+        Ok(v) => v,
+        Err(crate::ld::LdError::TooLarge | crate::ld::LdError::C14n(_)) => {
+            return out.error(
+                ErrorCode::PayloadTooLarge,
+                "the credential exceeds the JSON-LD processing bounds",
+            );
+        }
+        Err(e) => return out.error(ErrorCode::CredentialInvalid, e.to_string()),
+    };
     let mut input = Vec::with_capacity(header64.len() + 1 + verify_data.len());
     input.extend_from_slice(header64.as_bytes());
     input.push(b'.');
@@ -232,6 +235,50 @@ pub(crate) fn verify_credential(
     };
     out.signed_by(key);
     read_certificate(doc, &signed, method, suite, out, detail);
+}
+
+/// Most credentials whose signed data [`signed_data`] remembers.
+pub const MEMO_ENTRIES: usize = 512;
+
+/// Recently computed signed data, by SHA-256 of the credential (as parsed, re-serialised):
+/// keys in arrival order for eviction, and the entries.
+type Memo = (
+    std::collections::VecDeque<[u8; 32]>,
+    std::collections::HashMap<[u8; 32], (Vec<u8>, crate::ld::Signed)>,
+);
+
+static MEMO: std::sync::LazyLock<std::sync::Mutex<Memo>> =
+    std::sync::LazyLock::new(|| std::sync::Mutex::new(Memo::default()));
+
+/// The verify data and signed RDF of `doc` with `proof`, as [`crate::ld::proof_verify_data`]
+/// computes them under security/v2, remembered for the last [`MEMO_ENTRIES`] credentials:
+/// they depend on the credential alone (the contexts are bundled and fixed), and JSON-LD
+/// processing is nearly all of a DIVOC verdict's cost (1.7 ms), so a code scanned again (at
+/// check-in, then at the gate) skips it. The signature and every check on the data still run
+/// for each verdict; failures are not remembered.
+fn signed_data(
+    doc: &Map<String, Value>,
+    proof: &Map<String, Value>,
+) -> Result<(Vec<u8>, crate::ld::Signed), crate::ld::LdError> {
+    let bytes = serde_json::to_vec(doc).map_err(|e| crate::ld::LdError::Invalid(e.to_string()))?;
+    let mut key = [0u8; 32];
+    key.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, &bytes).as_ref());
+    if let Some(hit) = MEMO.lock().ok().and_then(|m| m.1.get(&key).cloned()) {
+        return Ok(hit);
+    }
+    let computed = crate::ld::proof_verify_data(doc, proof, &Value::String(SECURITY_V2.into()))?;
+    if let Ok(mut memo) = MEMO.lock() {
+        let (order, entries) = &mut *memo;
+        if entries.insert(key, computed.clone()).is_none() {
+            order.push_back(key);
+        }
+        while order.len() > MEMO_ENTRIES {
+            if let Some(old) = order.pop_front() {
+                entries.remove(&old);
+            }
+        }
+    }
+    Ok(computed)
 }
 
 /// The credential's required shape: credentials v1 first, a `VerifiableCredential`.

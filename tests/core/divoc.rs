@@ -408,3 +408,33 @@ fn the_zip_reader_takes_one_member_and_refuses_bombs_corruption_and_garbage() {
         assert!(member(&a[..cut], "certificate.json", 100).is_err());
     }
 }
+
+#[test]
+fn a_credential_scanned_again_gets_the_same_verdict_and_still_every_check() {
+    let key = DivocKey::ed25519();
+    let method = "did:test:vn";
+    let s = snap(keys(method, &key.public_pem()));
+    let mut cred = divoc_credential(method, "2021-05-01T10:00:00.000Z");
+    cred["expirationDate"] = json!("2023-01-01T00:00:00Z");
+    key.sign(&mut cred);
+    let qr = divoc_qr(&cred);
+    let first = check(&qr, &s);
+    assert!(first.valid, "{:?}", first.errors);
+    // The remembered signed data changes nothing: same verdict, the time checks still run,
+    // and a tampered copy (another credential) is still refused.
+    assert_eq!(check(&qr, &s), first);
+    let later = check_at(&qr, &s, datetime!(2024-01-01 00:00 UTC));
+    assert_eq!(later.error_codes(), vec![ErrorCode::CwtExpired]);
+    let mut tampered = cred.clone();
+    tampered["credentialSubject"]["name"] = json!("Someone Else");
+    assert_eq!(
+        check(&divoc_qr(&tampered), &s).error_codes(),
+        vec![ErrorCode::SignatureInvalid]
+    );
+    // Another key set (a snapshot without this key) is not answered from memory either.
+    let other = snap(keys(method, &DivocKey::ed25519().public_pem()));
+    assert_eq!(
+        check(&qr, &other).error_codes(),
+        vec![ErrorCode::SignatureInvalid]
+    );
+}
