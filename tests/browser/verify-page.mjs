@@ -52,6 +52,19 @@ try {
   assert.doesNotMatch(text, new RegExp(env('EXPECT_NAME')), 'no holder data from an invalid certificate');
   await page.screenshot({ path: `${shots}/2-tampered.png`, fullPage: true });
 
+  // 2b. Another pass family: India's DIVOC credential (WHO validator's example) against the
+  // divoc-key source of India's published key: its family, the one-string name, the doses.
+  await page.getByLabel('QR code text').fill(env('DIVOC_QR'));
+  await page.getByRole('button', { name: 'Verify text' }).click();
+  await page.locator('[data-testid="result-card"].valid').waitFor();
+  assert.equal(await page.locator('dd[data-field="Pass"]').innerText(), 'DIVOC credential');
+  assert.equal(await page.locator('dd[data-field="Name"]').innerText(), 'Third March User One');
+  assert.match(await page.locator('dd[data-field="Vaccinations"]').innerText(), /COVISHIELD/);
+  await page.screenshot({ path: `${shots}/2b-divoc.png`, fullPage: true });
+  // Its source counts its key in the trust view.
+  const divocRow = page.locator('#trust-body tr', { hasText: 'divoc-india' });
+  assert.match(await divocRow.innerText(), /divoc-india\s+1\s/, await divocRow.innerText());
+
   // 3. A photo of the QR code.
   await page.getByLabel('Or a photo or screenshot of the QR code').setInputFiles(env('PNG_PATH'));
   await page.getByRole('button', { name: 'Verify photo' }).click();

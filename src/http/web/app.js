@@ -202,7 +202,8 @@
       st.appendChild(sh);
       t.sources.forEach(function (s) {
         var tr = el('tr');
-        [s.source, s.dscs, s.status, when(s.last_refresh)].forEach(function (x) { tr.appendChild(el('td', null, x)); });
+        // Keys: signer certificates, or the issuer keys and revocation entries of other passes.
+        [s.source, s.dscs + (s.pass_keys || 0), s.status, when(s.last_refresh)].forEach(function (x) { tr.appendChild(el('td', null, x)); });
         if (s.last_refresh) { tr.lastChild.title = s.last_refresh; }
         st.appendChild(tr);
       });
