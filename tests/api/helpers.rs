@@ -109,6 +109,36 @@ impl TestApp {
             .unwrap()
     }
 
+    /// The JSON answer of `POST path` with a raw `body` of `content_type` and the partner key.
+    pub async fn post_bytes(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> serde_json::Value {
+        http_client()
+            .post(self.url(path))
+            .header("X-API-Key", KEY_PARTNER)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// The `/v1/trust/summary` entry of source `id`.
+    pub async fn source_status(&self, id: &str) -> serde_json::Value {
+        let summary = self.get_json("/v1/trust/summary").await;
+        summary["sources"]
+            .as_array()
+            .and_then(|list| list.iter().find(|s| s["source"] == id))
+            .cloned()
+            .unwrap_or_else(|| panic!("no source {id} in {summary}"))
+    }
+
     /// The verdict of `POST /v1/verify {"qr": qr}` with the partner key.
     pub async fn verdict(&self, qr: &str) -> serde_json::Value {
         let res = http_client()

@@ -159,14 +159,7 @@ async fn nzcp_and_shc_verify_against_their_sources_and_keep_the_last_good_keys()
     std::fs::write(dir.join("did.json"), "not json").unwrap();
     assert!(app.state.trust.refresh("nz").await.is_err());
     assert_eq!(app.verdict(&nzcp).await["valid"], true);
-    let summary = app.get_json("/v1/trust/summary").await;
-    let nz_status = summary["sources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["source"] == "nz")
-        .unwrap()
-        .clone();
+    let nz_status = app.source_status("nz").await;
     assert_eq!(nz_status["status"], "failing", "{nz_status}");
     // A new key set replaces the old one: the old key no longer verifies.
     let rotated = IssuerKey::generate();
@@ -217,44 +210,19 @@ async fn divoc_and_who_ddcc_through_a_running_gateway() {
     assert_eq!(v["certificate"]["alg"], "PS256");
     // India's codes are raw ZIP bytes in a byte-mode QR: posted as the scanner read them...
     let zip = zip_one("certificate.json", cred.to_string().as_bytes());
-    let v: serde_json::Value = http_client()
-        .post(app.url("/v1/verify"))
-        .bearer_auth(KEY_PARTNER)
-        .header("content-type", "application/octet-stream")
-        .body(zip.clone())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v = app
+        .post_bytes("/v1/verify", "application/octet-stream", zip.clone())
+        .await;
     assert_eq!(v["valid"], true, "{v}");
     assert_eq!(v["format"], "divoc");
     // ...and read from a photo byte for byte.
     let m = super::photo::Modules::new(&zip, qrcode::EcLevel::L);
     let png = super::photo::png(&super::photo::flat(&m, 3.0, 4.0));
-    let v: serde_json::Value = http_client()
-        .post(app.url("/v1/verify/image"))
-        .bearer_auth(KEY_PARTNER)
-        .header("content-type", "image/png")
-        .body(png)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v = app.post_bytes("/v1/verify/image", "image/png", png).await;
     assert_eq!(v["valid"], true, "{v}");
     assert_eq!(v["format"], "divoc");
-    let summary = app.get_json("/v1/trust/summary").await;
-    let src = summary["sources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["source"] == "divoc-vn")
-        .unwrap()
-        .clone();
-    assert_eq!(src["pass_keys"], 2, "{summary}");
+    let src = app.source_status("divoc-vn").await;
+    assert_eq!(src["pass_keys"], 2, "{src}");
     // A destination's business rules never admit a non-EU pass.
     let v = app
         .post_json(

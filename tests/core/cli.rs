@@ -7,7 +7,7 @@ use dcc_gateway::crypto::Alg;
 
 use super::support::*;
 
-fn bin() -> Command {
+pub(crate) fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_dcc-gateway"))
 }
 
@@ -17,7 +17,7 @@ fn tmp(name: &str) -> PathBuf {
     dir.join(name)
 }
 
-fn json(out: &Output) -> serde_json::Value {
+pub(crate) fn json(out: &Output) -> serde_json::Value {
     serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
 }

@@ -347,7 +347,7 @@ fn divoc_key_sources_refuse_bad_keys_alone() {
 
 #[test]
 fn cli_verify_reads_divoc_keys() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_dcc-gateway"))
+    let out = super::cli::bin()
         .args([
             "verify",
             "--json",
@@ -365,7 +365,7 @@ fn cli_verify_reads_divoc_keys() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let v: Json = serde_json::from_slice(&out.stdout).unwrap();
+    let v = super::cli::json(&out);
     assert_eq!(v["format"], "divoc");
     assert_eq!(v["certificate"]["holder"]["name"], "Third March User One");
 }
