@@ -79,6 +79,14 @@ pub const CONTEXTS: &[(&str, &str)] = &[
         "https://divoc.lgcc.gov.lk/credentials/vaccination/v1",
         include_str!("contexts/divoc-vaccination-v2.jsonld"),
     ),
+    (
+        "https://cowin.gov.in/credentials/testCertificate/v1",
+        include_str!("contexts/divoc-test-certificate-v1.jsonld"),
+    ),
+    (
+        "https://cvstatus.icmr.gov.in/credentials/testCertificate/v1",
+        include_str!("contexts/divoc-test-certificate-v1.jsonld"),
+    ),
 ];
 
 /// Why a JSON-LD document gave no canonical form.
@@ -240,6 +248,15 @@ impl Signed {
             .filter(|q| q.predicate == RDF_TYPE && matches!(&q.object, Term::Iri(c) if c == class));
         let first = found.next()?;
         found.next().is_none().then_some(&first.subject)
+    }
+
+    /// Whether the dataset types `node` as `class` (`rdf:type`).
+    pub fn node_is_a(&self, node: &Term, class: &str) -> bool {
+        self.0.iter().any(|q| {
+            &q.subject == node
+                && q.predicate == RDF_TYPE
+                && matches!(&q.object, Term::Iri(c) if c == class)
+        })
     }
 
     /// The objects of `subject`'s `predicate` statements that are nodes (IRIs or blank nodes).

@@ -38,6 +38,10 @@
 //! [`MEMO_ENTRIES`] credentials is remembered by their content (it depends on nothing else),
 //! so a code scanned again skips it. The signature and all checks run for every verdict.
 //!
+//! **Test certificates** (DIVOC's test-certificate context, evidence `TestDetails`) are
+//! verified the same way and reported as type `test`; their result stays in the credential
+//! (`detail=full`), as an EU test certificate's does.
+//!
 //! **Time.** `issuanceDate` (required) after the instant checked is `CWT_NOT_YET_VALID`;
 //! `expirationDate`, when present, at or before it is `CWT_EXPIRED`. DIVOC's per-dose
 //! `effectiveUntil` is the dose's own date in the field, not a validity, and is not used.
@@ -61,6 +65,9 @@ const CREDENTIALS_V1: &str = "https://www.w3.org/2018/credentials/v1";
 const SECURITY_V2: &str = "https://w3id.org/security/v2";
 const CRED: &str = "https://www.w3.org/2018/credentials#";
 const SCHEMA: &str = "https://schema.org/";
+/// The class DIVOC's test-certificate context gives test evidence (`vac` has no trailing
+/// delimiter, so JSON-LD 1.1 leaves the compact form as the IRI, as DIVOC's signer does).
+const TEST_DETAILS: &str = "vac:TestDetails";
 
 /// Whether `qr` has DIVOC's framing.
 pub fn looks_like(qr: &str) -> bool {
@@ -290,15 +297,19 @@ fn shape(doc: &Map<String, Value>) -> Result<(), &'static str> {
     if first_context.and_then(Value::as_str) != Some(CREDENTIALS_V1) {
         return Err("the credential's first @context must be the W3C credentials v1 context");
     }
-    let typed = match doc.get("type") {
-        Some(Value::Array(list)) => list.iter().any(|t| t == "VerifiableCredential"),
-        Some(t) => t == "VerifiableCredential",
-        None => false,
-    };
-    if !typed {
+    if !has_type(doc.get("type"), "VerifiableCredential") {
         return Err("the credential's type does not include VerifiableCredential");
     }
     Ok(())
+}
+
+/// Whether a JSON-LD `type` member (one term or a list) names `name`.
+fn has_type(v: Option<&Value>, name: &str) -> bool {
+    match v {
+        Some(Value::Array(list)) => list.iter().any(|t| t == name),
+        Some(t) => t == name,
+        None => false,
+    }
 }
 
 /// The JWS header segment as written and the signature bytes of `proof.jws`.
@@ -436,12 +447,7 @@ fn read_certificate(
     };
     let mut vaccinations = Vec::new();
     for e in evidence {
-        let vaccination = match e.get("type") {
-            Some(Value::Array(types)) => types.iter().any(|t| t == "Vaccination"),
-            Some(t) => t == "Vaccination",
-            None => false,
-        };
-        if !vaccination {
+        if !has_type(e.get("type"), "Vaccination") {
             continue;
         }
         let product = text(e.get("vaccine"));
@@ -495,8 +501,19 @@ fn read_certificate(
             .iter()
             .any(|n| **n == crate::ld::Term::Iri(i.clone()))
     });
+    // A test certificate (DIVOC's test-certificate context: evidence of type TestDetails)
+    // says so; its result stays in the credential (`detail=full`), as an EU test's does.
+    let is_test = has_type(doc.get("type"), "ProofOfTestCertificateCredential")
+        && signed
+            .nodes(&root, &cred("evidence"))
+            .iter()
+            .any(|n| signed.node_is_a(n, TEST_DETAILS));
     out.certificate(CertificateInfo {
-        cert_type: Some(CertType::Vaccination),
+        cert_type: Some(if is_test {
+            CertType::Test
+        } else {
+            CertType::Vaccination
+        }),
         issuer_country: None,
         iss,
         issued_at: Some(crate::util::rfc3339(issued_at)),

@@ -69,6 +69,12 @@ fn canonical_forms_match_an_independent_jsonld_processor() {
             "{vector}: verify data"
         );
     }
+    // DIVOC's test-certificate context (no credential from the field here: pyld's N-Quads).
+    let test: Json = serde_json::from_str(&read("test-certificate.json")).unwrap();
+    assert_eq!(
+        dcc_gateway::ld::canonical_nquads(&test).unwrap(),
+        read("vectors/test-certificate.doc.nq")
+    );
 }
 
 #[test]
@@ -435,6 +441,50 @@ fn a_credential_scanned_again_gets_the_same_verdict_and_still_every_check() {
     let other = snap(keys(method, &DivocKey::ed25519().public_pem()));
     assert_eq!(
         check(&qr, &other).error_codes(),
+        vec![ErrorCode::SignatureInvalid]
+    );
+}
+
+#[test]
+fn test_certificates_verify_as_type_test() {
+    let key = DivocKey::ed25519();
+    let method = "did:test:vn";
+    let s = snap(keys(method, &key.public_pem()));
+    let mut cred = json!({
+        "@context": ["https://www.w3.org/2018/credentials/v1",
+                     "https://cowin.gov.in/credentials/testCertificate/v1"],
+        "type": ["VerifiableCredential", "ProofOfTestCertificateCredential"],
+        "credentialSubject": {"type": "Person", "id": "did:Passport:VN0002", "name": "Đỗ Minh Châu",
+            "dob": "1992-04-05", "gender": "Female", "nationality": "Vietnamese"},
+        "issuer": "https://cowin.gov.in/",
+        "issuanceDate": "2021-06-01T08:00:00.000Z",
+        "evidence": [{"id": "https://cowin.gov.in/test/2001", "certificateId": "2001",
+            "type": ["TestDetails"], "testName": "RT-PCR", "testType": "RT-PCR",
+            "disease": "COVID-19", "sampleOrigin": "Nasopharyngeal",
+            "sampleCollectionTimestamp": "2021-05-31T09:00:00.000Z",
+            "resultTimestamp": "2021-05-31T20:00:00.000Z", "result": "Negative",
+            "verifier": {"name": "Lab"}, "facility": {"name": "Lab", "address": {"addressCountry": "IND"}}}],
+        "nonTransferable": "true",
+        "proof": {"type": "Ed25519Signature2018", "created": "2021-06-01T08:00:00Z",
+                  "verificationMethod": method, "proofPurpose": "assertionMethod"}
+    });
+    key.sign(&mut cred);
+    let r = check(&divoc_qr(&cred), &s);
+    assert!(r.valid, "{:?}", r.errors);
+    assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+    let c = r.certificate.as_ref().unwrap();
+    assert_eq!(
+        c.cert_type,
+        Some(dcc_gateway::hcert::payload::CertType::Test)
+    );
+    assert_eq!(c.holder.name.as_deref(), Some("Đỗ Minh Châu"));
+    assert_eq!(c.holder.date_of_birth.as_deref(), Some("1992-04-05"));
+    assert!(c.vaccinations.is_empty());
+    // The result is signed: changing it breaks the signature.
+    let mut forged = cred.clone();
+    forged["evidence"][0]["result"] = json!("Positive");
+    assert_eq!(
+        check(&divoc_qr(&forged), &s).error_codes(),
         vec![ErrorCode::SignatureInvalid]
     );
 }
