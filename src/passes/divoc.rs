@@ -4,8 +4,12 @@
 //! **Framing.** The QR code holds a ZIP archive whose member `certificate.json` is a W3C
 //! Verifiable Credential: either the raw archive in byte mode (India; starts `PK\x03\x04`, each
 //! byte one character) or `B64:` + its standard Base64 (the prefix compared without case, as
-//! WHO's validator does). The archive is read by our own bounded reader ([`super::zip`]) and
-//! the credential is capped at [`MAX_CREDENTIAL`] bytes.
+//! WHO's validator does). A raw archive reaches us as text, one character per byte as QR byte
+//! mode defaults to (ISO 8859-1) or, from a decoder that guessed UTF-8 for data that happened
+//! to be valid UTF-8, as that text: both readings are tried, the ZIP structure and CRC decide
+//! (a byte-mode payload an encoder split into Kanji segments is not recovered). The archive is
+//! read by our own bounded reader ([`super::zip`]) and the credential is capped at
+//! [`MAX_CREDENTIAL`] bytes.
 //!
 //! **Signature.** `proof.type` `RsaSignature2018` (RSASSA-PSS, SHA-256, salt 32, key ≥ 2048
 //! bits) or `Ed25519Signature2018`, `proofPurpose` `assertionMethod`, and a detached JWS
@@ -108,11 +112,16 @@ impl Suite {
     }
 }
 
-/// The archive bytes of a DIVOC QR text.
-fn archive(qr: &str) -> Result<Vec<u8>, (ErrorCode, &'static str)> {
+/// The archive bytes a DIVOC QR text may stand for: the Base64 after `B64:`, or for a raw
+/// archive each character as one byte (ISO 8859-1, what QR byte mode defaults to) and, when
+/// that differs, the text's UTF-8 bytes (a decoder that guessed UTF-8 for binary data that
+/// happened to be valid UTF-8 gives the archive back that way). The ZIP reader's structure
+/// and CRC checks tell which reading is the archive.
+fn archives(qr: &str) -> Result<Vec<Vec<u8>>, (ErrorCode, &'static str)> {
     if let Some(b64) = qr.get(B64.len()..).filter(|_| !qr.starts_with(ZIP_MAGIC)) {
         return data_encoding::BASE64
             .decode(b64.trim_end().as_bytes())
+            .map(|b| vec![b])
             .map_err(|_| {
                 (
                     ErrorCode::Base64Invalid,
@@ -120,21 +129,30 @@ fn archive(qr: &str) -> Result<Vec<u8>, (ErrorCode, &'static str)> {
                 )
             });
     }
-    // Byte mode: each character is one byte (ISO 8859-1, as QR byte mode defaults to).
-    qr.chars()
+    let latin1 = qr
+        .chars()
         .map(|c| u8::try_from(u32::from(c)).ok())
-        .collect::<Option<Vec<u8>>>()
-        .ok_or((
-            ErrorCode::DecompressFailed,
-            "the ZIP archive holds characters that are not bytes",
-        ))
+        .collect::<Option<Vec<u8>>>();
+    let utf8 = qr.as_bytes().to_vec();
+    Ok(match latin1 {
+        Some(bytes) if bytes == utf8 => vec![bytes],
+        Some(bytes) => vec![bytes, utf8],
+        None => vec![utf8],
+    })
 }
 
 /// The credential inside a DIVOC QR text (`B64:` or raw ZIP), parsed but **not verified**:
 /// for tests and tools; verdicts go through [`verify`].
 pub fn unpack(qr: &str) -> Result<Map<String, Value>, (ErrorCode, String)> {
-    let bytes = archive(qr).map_err(|(c, m)| (c, m.to_owned()))?;
-    let json = super::zip::member(&bytes, MEMBER, MAX_CREDENTIAL).map_err(|e| match e {
+    let readings = archives(qr).map_err(|(c, m)| (c, m.to_owned()))?;
+    let mut found = Err(super::zip::ZipError::NotZip);
+    for bytes in &readings {
+        found = super::zip::member(bytes, MEMBER, MAX_CREDENTIAL);
+        if found.is_ok() {
+            break;
+        }
+    }
+    let json = found.map_err(|e| match e {
         super::zip::ZipError::TooLarge => (
             ErrorCode::PayloadTooLarge,
             "certificate.json inflates past the credential size limit".to_owned(),
@@ -627,12 +645,23 @@ mod tests {
         assert!(!looks_like("PK"));
         assert!(!looks_like("HC1:NCF"));
         assert!(!looks_like("B64"));
+        // One byte per character, and the UTF-8 reading when it differs.
         assert_eq!(
-            archive("PK\u{3}\u{4}\u{ff}").unwrap(),
-            vec![0x50, 0x4b, 3, 4, 0xff]
+            archives("PK\u{3}\u{4}\u{ff}").unwrap(),
+            vec![
+                vec![0x50, 0x4b, 3, 4, 0xff],
+                vec![0x50, 0x4b, 3, 4, 0xc3, 0xbf]
+            ]
         );
-        assert!(archive("PK\u{3}\u{4}\u{100}").is_err());
-        assert_eq!(archive("B64:UEsDBA==").unwrap(), b"PK\x03\x04");
-        assert_eq!(archive("B64:!!").unwrap_err().0, ErrorCode::Base64Invalid);
+        assert_eq!(
+            archives("PK\u{3}\u{4}\u{100}").unwrap(),
+            vec![vec![0x50, 0x4b, 3, 4, 0xc4, 0x80]]
+        );
+        assert_eq!(archives("PK\u{3}\u{4}a").unwrap().len(), 1);
+        assert_eq!(
+            archives("B64:UEsDBA==").unwrap(),
+            vec![b"PK\x03\x04".to_vec()]
+        );
+        assert_eq!(archives("B64:!!").unwrap_err().0, ErrorCode::Base64Invalid);
     }
 }

@@ -216,7 +216,7 @@ async fn divoc_and_who_ddcc_through_a_running_gateway() {
     assert_eq!(v["valid"], true, "{v}");
     assert_eq!(v["format"], "divoc");
     // ...and read from a photo byte for byte.
-    let m = super::photo::Modules::new(&zip, qrcode::EcLevel::L);
+    let m = super::photo::Modules::bytes(&zip, qrcode::EcLevel::L);
     let png = super::photo::png(&super::photo::flat(&m, 3.0, 4.0));
     let v = app.post_bytes("/v1/verify/image", "image/png", png).await;
     assert_eq!(v["valid"], true, "{v}");

@@ -339,15 +339,25 @@ pub fn vds_vacc_data(state: &str) -> Json {
 
 /// A one-member ZIP archive (`name`, DEFLATE), as DIVOC QR codes carry `certificate.json`.
 pub fn zip_one(name: &str, content: &[u8]) -> Vec<u8> {
-    let mut z = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
-    z.write_all(content).unwrap();
-    let data = z.finish().unwrap();
+    zip_member(name, content, true)
+}
+
+/// A one-member ZIP archive, DEFLATE or stored (method 0).
+pub fn zip_member(name: &str, content: &[u8], deflate: bool) -> Vec<u8> {
+    let data = if deflate {
+        let mut z = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+        z.write_all(content).unwrap();
+        z.finish().unwrap()
+    } else {
+        content.to_vec()
+    };
     let mut crc = flate2::Crc::new();
     crc.update(content);
+    let method: u16 = if deflate { 8 } else { 0 };
     let fields = |out: &mut Vec<u8>| {
         out.extend_from_slice(&20u16.to_le_bytes()); // version needed
         out.extend_from_slice(&0u16.to_le_bytes()); // flags
-        out.extend_from_slice(&8u16.to_le_bytes()); // DEFLATE
+        out.extend_from_slice(&method.to_le_bytes());
         out.extend_from_slice(&[0; 4]); // time, date
         out.extend_from_slice(&crc.sum().to_le_bytes());
         out.extend_from_slice(&u32::try_from(data.len()).unwrap().to_le_bytes());

@@ -69,6 +69,27 @@ impl Modules {
         Modules { n, dark }
     }
 
+    /// The modules of a QR code holding `data` as one byte-mode segment, as binary payloads
+    /// are written (the default encoder may choose Kanji mode for byte pairs that happen to be
+    /// Shift JIS, and decoders give those back as characters).
+    pub fn bytes(data: &[u8], ec: EcLevel) -> Self {
+        let code = (1..=40)
+            .find_map(|v| {
+                let mut bits = qrcode::bits::Bits::new(qrcode::Version::Normal(v));
+                bits.push_byte_data(data).ok()?;
+                bits.push_terminator(ec).ok()?;
+                QrCode::with_bits(bits, ec).ok()
+            })
+            .unwrap();
+        let n = code.width();
+        let dark = code
+            .to_colors()
+            .into_iter()
+            .map(|c| c == qrcode::Color::Dark)
+            .collect();
+        Modules { n, dark }
+    }
+
     pub fn version(&self) -> usize {
         (self.n - 17) / 4
     }

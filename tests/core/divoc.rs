@@ -488,3 +488,72 @@ fn test_certificates_verify_as_type_test() {
         vec![ErrorCode::SignatureInvalid]
     );
 }
+
+#[test]
+fn byte_mode_zip_payloads_come_out_of_photos_byte_for_byte() {
+    // ZXing guesses a character set for binary byte-mode data (Shift_JIS, UTF-8, …); a ZIP is
+    // taken from its byte segments instead. Pseudo-random archives, so every guess is tried.
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    for round in 0..12 {
+        let mut payload = b"PK\x03\x04".to_vec();
+        for i in 0..400 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            // Every other round rich in C1 bytes (0x80-0x9F), which no character-set guess
+            // takes as ISO 8859-1.
+            let b = (state >> 24) as u8;
+            payload.push(if round % 2 == 1 && i % 3 == 0 {
+                0x80 | (b & 0x1f)
+            } else {
+                b
+            });
+        }
+        let m = super::photo::Modules::bytes(&payload, qrcode::EcLevel::L);
+        let png = super::photo::png(&super::photo::flat(&m, 3.0, 4.0));
+        let text = dcc_gateway::qr::decode_image(&png, &dcc_gateway::hcert::Limits::default())
+            .unwrap_or_else(|e| panic!("round {round}: {e}"));
+        let bytes: Vec<u8> = text
+            .chars()
+            .map(|c| u8::try_from(u32::from(c)).unwrap())
+            .collect();
+        let first_diff = bytes.iter().zip(&payload).position(|(a, b)| a != b);
+        // (first_diff names where a decoder's character set went wrong.)
+        assert_eq!(
+            bytes,
+            payload,
+            "round {round}: lengths {} / {}, first difference at {first_diff:?}",
+            bytes.len(),
+            payload.len()
+        );
+    }
+}
+
+#[test]
+fn a_stored_zip_that_reads_as_utf8_is_still_taken_byte_for_byte() {
+    // A stored (uncompressed) archive of a credential with a Vietnamese name, whose header
+    // bytes all happen to be ASCII: the whole payload is then valid UTF-8, and ZXing's text
+    // would decode it as such. The gateway takes the archive from the byte segments.
+    let key = DivocKey::ed25519();
+    let method = "did:test:vn";
+    let s = snap(keys(method, &key.public_pem()));
+    let zip = (0..4000)
+        .find_map(|n| {
+            let mut cred = divoc_credential(method, "2021-05-01T10:00:00.000Z");
+            // Vary the length too: the central directory's offset must be ASCII as well.
+            cred["credentialSubject"]["refId"] = json!(n.to_string().repeat(1 + n % 97));
+            key.sign(&mut cred);
+            let zip = zip_member("certificate.json", cred.to_string().as_bytes(), false);
+            std::str::from_utf8(&zip).is_ok().then_some(zip)
+        })
+        .expect("an archive that is valid UTF-8");
+    let m = super::photo::Modules::bytes(&zip, qrcode::EcLevel::L);
+    let png = super::photo::png(&super::photo::flat(&m, 3.0, 4.0));
+    let text = dcc_gateway::qr::decode_image(&png, &dcc_gateway::hcert::Limits::default()).unwrap();
+    let r = check(&text, &s);
+    assert!(r.valid, "{:?}", r.errors);
+    assert_eq!(
+        r.certificate.unwrap().holder.name.as_deref(),
+        Some("Phạm Thu Hà")
+    );
+}
