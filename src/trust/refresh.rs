@@ -556,8 +556,8 @@ impl Trust {
         Ok(diff.into())
     }
 
-    /// A pass-key source (an NZCP issuer's DID document, an SHC issuer's JWKS): fetch, read
-    /// each key, guard, store, merge.
+    /// A pass trust source (NZCP DID document, SHC JWKS or revocation list, ICAO CSCAs or
+    /// CRLs, DIVOC keys): fetch, read each entry, guard, store, merge.
     async fn refresh_pass_keys(
         &self,
         state: &Live,

@@ -97,16 +97,8 @@ impl TestApp {
 
     /// The JSON answer of `POST path` with `body` (JSON) and the partner key.
     pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> serde_json::Value {
-        http_client()
-            .post(self.url(path))
-            .header("X-API-Key", KEY_PARTNER)
-            .json(body)
-            .send()
+        self.post_bytes(path, "application/json", body.to_string().into_bytes())
             .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
     }
 
     /// The JSON answer of `POST path` with a raw `body` of `content_type` and the partner key.
@@ -141,14 +133,8 @@ impl TestApp {
 
     /// The verdict of `POST /v1/verify {"qr": qr}` with the partner key.
     pub async fn verdict(&self, qr: &str) -> serde_json::Value {
-        let res = http_client()
-            .post(self.url("/v1/verify"))
-            .header("X-API-Key", KEY_PARTNER)
-            .json(&serde_json::json!({ "qr": qr }))
-            .send()
+        self.post_json("/v1/verify", &serde_json::json!({ "qr": qr }))
             .await
-            .unwrap();
-        res.json().await.unwrap()
     }
 }
 

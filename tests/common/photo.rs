@@ -59,14 +59,19 @@ pub struct Modules {
 impl Modules {
     /// The modules of a QR code of `data` (text, or bytes for a byte-mode payload).
     pub fn new(data: impl AsRef<[u8]>, ec: EcLevel) -> Self {
-        let code = QrCode::with_error_correction_level(data.as_ref(), ec).unwrap();
-        let n = code.width();
+        Modules::of(&QrCode::with_error_correction_level(data.as_ref(), ec).unwrap())
+    }
+
+    fn of(code: &QrCode) -> Self {
         let dark = code
             .to_colors()
             .into_iter()
             .map(|c| c == qrcode::Color::Dark)
             .collect();
-        Modules { n, dark }
+        Modules {
+            n: code.width(),
+            dark,
+        }
     }
 
     /// The modules of a QR code holding `data` as one byte-mode segment, as binary payloads
@@ -81,13 +86,7 @@ impl Modules {
                 QrCode::with_bits(bits, ec).ok()
             })
             .unwrap();
-        let n = code.width();
-        let dark = code
-            .to_colors()
-            .into_iter()
-            .map(|c| c == qrcode::Color::Dark)
-            .collect();
-        Modules { n, dark }
+        Modules::of(&code)
     }
 
     pub fn version(&self) -> usize {
